@@ -1,0 +1,115 @@
+//! `GET /v1/postcodes/{postcode}`: what is known of one postcode (position, status, GSS area
+//! codes, and the scheme polygons it falls in), without resolving bands or rates.
+
+use actix_web::web;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dataset::AreaMatch;
+use crate::lookup::{PostcodeFacts, SUGGESTIONS};
+use crate::postcode::{self, PostcodeQuery};
+use crate::resolve::PointOut;
+
+use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
+
+/// Facts about one postcode.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PostcodeResponse {
+    /// Status, BNG position, quality and GSS codes.
+    #[serde(flatten)]
+    pub facts: PostcodeFacts,
+    /// WGS84 position, when known.
+    pub position: Option<PointOut>,
+    /// Every polygon of every scheme's layers that covers the position.
+    pub areas: Vec<SchemeArea>,
+    /// Dataset version used.
+    pub dataset_version: String,
+}
+
+/// A scheme polygon covering a postcode.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchemeArea {
+    /// The scheme whose layer this is.
+    pub scheme: String,
+    /// The layer, feature and how it matched.
+    #[serde(flatten)]
+    pub area: AreaMatch,
+}
+
+/// Facts about one postcode.
+///
+/// Position, live or terminated status, Code-Point quality, GSS county/district/ward codes and
+/// the scheme polygons (counties, CCGs, zones) it lies in.
+#[utoipa::path(
+    get,
+    path = "/v1/postcodes/{postcode}",
+    tag = "postcodes",
+    params(("postcode" = String, Path, description = "A full postcode, any case and spacing (`NR1 1AA`, `nr11aa`)")),
+    responses(
+        (status = 200, description = "The postcode's facts", body = PostcodeResponse),
+        (status = 400, description = "Not a full postcode", body = ErrorBody),
+        (status = 404, description = "Unknown postcode, with `suggestions` from the same sector", body = ErrorBody),
+    )
+)]
+pub async fn get_postcode(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<PostcodeResponse>, ApiError> {
+    let text = path.into_inner();
+    let field = Some("postcode");
+    let pc = match postcode::parse(&text) {
+        Ok(PostcodeQuery::Unit(pc)) => pc,
+        Ok(partial) => {
+            return Err(ApiError::bad(
+                "partial_postcode",
+                field,
+                format!(
+                    "{} is a partial postcode: give a full one, or use /v1/lookup?postcode= for a summary",
+                    partial.as_str()
+                ),
+            ));
+        }
+        Err(e) => return Err(ApiError::bad("bad_postcode", field, e.to_string())),
+    };
+    let ds = state.dataset();
+    let Some(rec) = ds.postcodes.get(&pc) else {
+        let suggestions = ds
+            .postcodes
+            .suggestions(&pc, SUGGESTIONS)
+            .iter()
+            .map(|r| r.postcode.to_string())
+            .collect();
+        return Err(ApiError::NotFound {
+            code: "postcode_not_found",
+            message: format!("postcode {pc} was not found"),
+            suggestions: Some(suggestions),
+        });
+    };
+    let areas = rec
+        .position
+        .map(|at| {
+            ds.schemes
+                .iter()
+                .flat_map(|s| {
+                    s.scheme.layers.iter().flat_map(move |spec| {
+                        s.layer(&spec.id)
+                            .map(|l| l.matching(at, &[], 0.0))
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|area| SchemeArea {
+                                scheme: s.scheme.id.clone(),
+                                area,
+                            })
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(web::Json(PostcodeResponse {
+        facts: rec.into(),
+        position: rec.position.map(PointOut::from),
+        areas,
+        dataset_version: ds.version.clone(),
+    }))
+}

@@ -1,0 +1,196 @@
+//! `careband serve`: the HTTP API.
+//!
+//! Settings: defaults, then the `--config` TOML file, then `CAREBAND_*` environment variables
+//! and flags (a flag beats its variable). The dataset is loaded before the server listens; a
+//! dataset that does not load stops the start with exit code 2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use anyhow::Context as _;
+use clap::Args;
+
+use careband::api::{self, AppState};
+use careband::config::ServeConfig;
+use careband::load::{DataSource, load};
+
+/// Flags of `careband serve`; each also reads a `CAREBAND_*` variable.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  careband serve\n  careband serve --listen 0.0.0.0:8080 --cors-origin https://council.example\n  CAREBAND_CONFIG=/etc/careband.toml careband serve\n\nThe HTTP API is described at GET /openapi.json."
+)]
+pub struct ServeArgs {
+    /// TOML settings file (keys: listen, data_dir, cors_origins, log_level, log_queries,
+    /// admin_token, [limits]).
+    #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "CAREBAND_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Data directory laid out like geodata/ [default: the copy embedded in the binary].
+    #[arg(long, env = "CAREBAND_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Origin allowed to call the API from a browser (repeat, or comma-separate); `*` allows
+    /// any origin. Default: no cross-origin access.
+    #[arg(
+        long = "cors-origin",
+        env = "CAREBAND_CORS_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    cors_origins: Vec<String>,
+    /// Largest request body, bytes [default: 262144].
+    #[arg(long, env = "CAREBAND_MAX_BODY_BYTES", value_name = "BYTES")]
+    max_body_bytes: Option<usize>,
+    /// Longest query string, bytes [default: 2048].
+    #[arg(long, env = "CAREBAND_MAX_QUERY_BYTES", value_name = "BYTES")]
+    max_query_bytes: Option<usize>,
+    /// Time a client has to send its request headers, milliseconds [default: 5000].
+    #[arg(long, env = "CAREBAND_CLIENT_REQUEST_TIMEOUT_MS", value_name = "MS")]
+    client_request_timeout_ms: Option<u64>,
+    /// Keep-alive of idle connections, seconds; 0 turns it off [default: 5].
+    #[arg(long, env = "CAREBAND_KEEP_ALIVE_S", value_name = "SECONDS")]
+    keep_alive_s: Option<u64>,
+    /// Worker threads; 0 means one per CPU core [default: 0].
+    #[arg(long, env = "CAREBAND_WORKERS", value_name = "N")]
+    workers: Option<usize>,
+    /// Log filter, e.g. `info` or `careband=debug` [default: info].
+    #[arg(long, env = "CAREBAND_LOG_LEVEL", value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Log each lookup's postcode, address text or coordinates. For debugging only: a query is
+    /// a person's address.
+    #[arg(long, env = "CAREBAND_LOG_QUERIES")]
+    log_queries: bool,
+    /// Bearer token enabling POST /admin/reload (at least 16 characters). Prefer the
+    /// environment variable or the config file over the flag, which other users can see.
+    #[arg(
+        long,
+        env = "CAREBAND_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+}
+
+impl ServeArgs {
+    /// The file's settings (or the defaults) with the flags and variables laid over them.
+    fn settings(self) -> anyhow::Result<ServeConfig> {
+        let mut c = match &self.config {
+            Some(path) => ServeConfig::from_file(path)?,
+            None => ServeConfig::default(),
+        };
+        if let Some(v) = self.listen {
+            c.listen = v;
+        }
+        if let Some(v) = self.data {
+            c.data_dir = Some(v);
+        }
+        if !self.cors_origins.is_empty() {
+            c.cors_origins = self.cors_origins;
+        }
+        let l = &mut c.limits;
+        l.max_body_bytes = self.max_body_bytes.unwrap_or(l.max_body_bytes);
+        l.max_query_bytes = self.max_query_bytes.unwrap_or(l.max_query_bytes);
+        l.client_request_timeout_ms = self
+            .client_request_timeout_ms
+            .unwrap_or(l.client_request_timeout_ms);
+        l.keep_alive_s = self.keep_alive_s.unwrap_or(l.keep_alive_s);
+        l.workers = self.workers.unwrap_or(l.workers);
+        if let Some(v) = self.log_level {
+            c.log_level = v;
+        }
+        c.log_queries |= self.log_queries;
+        if self.admin_token.is_some() {
+            c.admin_token = self.admin_token;
+        }
+        Ok(c)
+    }
+}
+
+/// Runs the server until it is stopped (Ctrl-C or SIGTERM).
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.settings()?;
+    let addr = config.check()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log_level).with_context(|| {
+                format!("log_level {:?} is not a valid filter", config.log_level)
+            })?,
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
+    if config.log_queries {
+        tracing::warn!("log_queries is on: postcodes, addresses and coordinates will be logged");
+    }
+    let source = config
+        .data_dir
+        .clone()
+        .map_or(DataSource::Embedded, DataSource::Dir);
+    let started = std::time::Instant::now();
+    let dataset = load(&source).with_context(|| format!("cannot load the dataset ({source:?})"))?;
+    tracing::info!(
+        version = dataset.version,
+        schemes = dataset.schemes.len(),
+        postcodes = dataset.postcodes.len(),
+        ms = started.elapsed().as_millis(),
+        "dataset loaded"
+    );
+    let state = AppState::new(Arc::new(dataset), source, config.clone());
+    actix_web::rt::System::new().block_on(serve(state, addr, &config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(
+    state: AppState,
+    addr: std::net::SocketAddr,
+    config: &ServeConfig,
+) -> anyhow::Result<()> {
+    let limits = config.limits;
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || api::app(app_state.clone()))
+        .client_request_timeout(Duration::from_millis(limits.client_request_timeout_ms))
+        .keep_alive(if limits.keep_alive_s == 0 {
+            actix_web::http::KeepAlive::Disabled
+        } else {
+            actix_web::http::KeepAlive::Timeout(Duration::from_secs(limits.keep_alive_s))
+        })
+        .shutdown_timeout(10);
+    if limits.workers > 0 {
+        server = server.workers(limits.workers);
+    }
+    let server = server
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    for a in server.addrs() {
+        tracing::info!(address = %a, "listening on http://{a}");
+    }
+    #[cfg(unix)]
+    actix_web::rt::spawn(reload_on_sighup(state));
+    server
+        .run()
+        .await
+        .context("the server stopped with an error")
+}
+
+/// Reloads the dataset on every SIGHUP (a refused dataset is logged and the old one kept).
+#[cfg(unix)]
+async fn reload_on_sighup(state: AppState) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload with POST /admin/reload");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        tracing::info!("SIGHUP: reloading the dataset");
+        // The outcome is logged by `reload` itself.
+        let _ = state.reload().await;
+    }
+}

@@ -1,0 +1,851 @@
+//! HTTP API tests: every route through the production application (`careband::api::app`, which
+//! configures `careband::api::router`), the error table, limits, CORS, bulk ordering, the
+//! OpenAPI document, reload, and one real server on port 0 called over HTTP.
+//!
+//! The embedded dataset is loaded once for the whole binary. Expected answers are never copied
+//! numbers: each is compared with what the library's `lookup` says for the same query.
+
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{App, test, web};
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use careband::api::{self, AppState, BULK_CAP};
+use careband::config::ServeConfig;
+use careband::dataset::Dataset;
+use careband::load::{DataSource, load};
+use careband::lookup::{Query, lookup};
+
+static DATASET: LazyLock<Arc<Dataset>> = LazyLock::new(|| {
+    Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads"))
+});
+
+/// A postcode in central Norwich (Band 1 in the Central Belt).
+const NORWICH: &str = "NR1 1AA";
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn state_with(config: ServeConfig, source: DataSource) -> AppState {
+    AppState::new(Arc::clone(&DATASET), source, config)
+}
+
+/// A status, headers and body, whether the service answered or raised an error.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: actix_web::web::Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: body is not JSON ({e}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the one error shape and returns the `error` object.
+    fn error(&self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.text());
+        let body = self.json();
+        let e = &body["error"];
+        assert_eq!(e["code"], code, "{body}");
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert_eq!(
+            self.headers.get(header::CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        e.clone()
+    }
+}
+
+async fn send<S, R, B>(app: &S, req: R) -> Reply
+where
+    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody,
+{
+    match app.call(req).await {
+        Ok(res) => {
+            let status = res.status();
+            let headers = res.headers().clone();
+            let body = test::read_body(res).await;
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        }
+        Err(e) => {
+            let res = e.error_response();
+            let status = res.status();
+            let headers = res.headers().clone();
+            let body = actix_web::body::to_bytes(res.into_body())
+                .await
+                .unwrap_or_default();
+            Reply {
+                status,
+                headers,
+                body,
+            }
+        }
+    }
+}
+
+/// The production application with the default settings.
+macro_rules! app {
+    () => {
+        app!(ServeConfig::default())
+    };
+    ($config:expr) => {
+        test::init_service(api::app(state_with($config, DataSource::Embedded))).await
+    };
+}
+
+async fn get(uri: &str) -> Reply {
+    let app = app!();
+    send(&app, test::TestRequest::get().uri(uri).to_request()).await
+}
+
+async fn post_json(body: &Value) -> Reply {
+    let app = app!();
+    send(
+        &app,
+        test::TestRequest::post()
+            .uri("/v1/lookup")
+            .set_json(body)
+            .to_request(),
+    )
+    .await
+}
+
+/// The library's answer to the same query, as JSON.
+fn library(q: &Query, on: NaiveDate) -> Value {
+    serde_json::to_value(lookup(&DATASET, q, on).expect("the library answers")).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+#[actix_web::test]
+async fn healthz_answers_alive_to_get_and_head() {
+    let r = get("/healthz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), json!({"status": "alive"}));
+    let app = app!();
+    let r = send(&app, test::TestRequest::default().method(actix_web::http::Method::HEAD).uri("/healthz").to_request()).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[actix_web::test]
+async fn readyz_reports_the_dataset_being_served() {
+    let r = get("/readyz").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["dataset_version"], DATASET.version);
+    assert_eq!(body["postcodes"], DATASET.postcodes.len());
+    assert!(body["schemes"].as_array().unwrap().iter().any(|s| s == "norfolk"));
+}
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route_pattern_and_never_name_the_postcode() {
+    let app = app!();
+    for _ in 0..2 {
+        let r = send(&app, test::TestRequest::get().uri("/v1/postcodes/NR1%201AA").to_request()).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    send(&app, test::TestRequest::get().uri("/no/such/NR11AA").to_request()).await;
+    let r = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/plain"));
+    let text = r.text();
+    assert!(
+        text.contains(r#"careband_http_requests_total{method="GET",route="/v1/postcodes/{postcode}",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(text.contains("careband_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains(&format!(r#"careband_dataset_info{{version="{}"}} 1"#, DATASET.version)),
+        "{text}"
+    );
+    assert!(!text.contains("NR1"), "a postcode leaked into the metrics: {text}");
+}
+
+/// A log writer that keeps everything written to it.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+async fn access_log(config: ServeConfig) -> String {
+    let log = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let app = app!(config);
+    for uri in [
+        "/v1/lookup?postcode=NR1%201AA",
+        "/v1/lookup?q=1%20Some%20Street%20NR1%201AA",
+        "/v1/lookup?lat=52.6309&lon=1.2974",
+        "/v1/postcodes/NR11AA",
+    ] {
+        send(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    }
+    let bytes = log.0.lock().unwrap().clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+#[actix_web::test]
+async fn the_access_log_has_route_patterns_never_postcodes_or_points() {
+    let text = access_log(ServeConfig::default()).await;
+    assert!(text.contains(r#"route="/v1/postcodes/{postcode}""#), "{text}");
+    assert!(text.contains("status=200"), "{text}");
+    for secret in ["NR1", "NR11AA", "Street", "52.63", "1.297"] {
+        assert!(!text.contains(secret), "{secret} leaked into the log: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn queries_are_logged_only_when_asked() {
+    let config = ServeConfig {
+        log_queries: true,
+        ..ServeConfig::default()
+    };
+    let text = access_log(config).await;
+    assert!(text.contains("postcode=NR1%201AA"), "{text}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookup
+
+#[actix_web::test]
+async fn a_postcode_lookup_is_the_library_answer() {
+    let r = get("/v1/lookup?postcode=nr11aa&date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body, library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    assert_eq!(body["kind"], "point");
+    assert_eq!(body["postcode"]["postcode"], NORWICH);
+    let scheme = &body["resolution"]["schemes"][0];
+    assert_eq!(scheme["scheme"], "norfolk");
+    assert_eq!(scheme["banding"]["band"]["number"], 1);
+    assert_eq!(scheme["rate"]["kind"], "band");
+}
+
+#[actix_web::test]
+async fn the_date_picks_the_rate_period() {
+    let a = get("/v1/lookup?postcode=NR1+1AA&date=2018-06-01").await.json();
+    let b = get("/v1/lookup?postcode=NR1+1AA&date=2019-06-01").await.json();
+    let from = |v: &Value| v["resolution"]["schemes"][0]["rate"]["effective_from"].clone();
+    assert_eq!(from(&a), "2018-04-09");
+    assert_eq!(from(&b), "2019-04-08");
+    assert_eq!(a["resolution"]["date"], "2018-06-01");
+}
+
+#[actix_web::test]
+async fn no_date_means_today() {
+    let body = get("/v1/lookup?postcode=NR1%201AA").await.json();
+    assert_eq!(
+        body["resolution"]["date"],
+        chrono::Local::now().date_naive().to_string()
+    );
+}
+
+#[actix_web::test]
+async fn wgs84_and_bng_points_are_the_library_answer() {
+    let r = get("/v1/lookup?lat=52.6309&lon=1.2974&date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        library(&Query::Point { lat: 52.6309, lon: 1.2974 }, date("2019-06-01"))
+    );
+    let r = get("/v1/lookup?easting=623000&northing=308500&date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        library(&Query::Bng { easting: 623_000.0, northing: 308_500.0 }, date("2019-06-01"))
+    );
+}
+
+#[actix_web::test]
+async fn a_partial_postcode_answers_with_an_area_summary() {
+    let r = get("/v1/lookup?postcode=NR1%201&date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["kind"], "area");
+    assert_eq!(body["level"], "sector");
+    assert_eq!(body, library(&Query::Postcode("NR1 1".into()), date("2019-06-01")));
+}
+
+#[actix_web::test]
+async fn free_text_uses_the_postcode_in_the_address_and_says_which_part() {
+    let r = get("/v1/lookup?q=Flat%202%2C%2010%20Some%20Street%2C%20Norwich%20nr1%201aa&date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut body = r.json();
+    assert_eq!(
+        body["text_match"],
+        json!({"text": "nr1 1aa", "start": 32, "end": 39, "postcode": NORWICH})
+    );
+    body.as_object_mut().unwrap().remove("text_match");
+    assert_eq!(body, library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    let e = get("/v1/lookup?q=10%20Some%20Street").await.error(StatusCode::BAD_REQUEST, "no_postcode_in_text");
+    assert_eq!(e["field"], "q");
+}
+
+#[actix_web::test]
+async fn a_point_outside_every_scheme_is_answered_not_covered() {
+    // Central London: no loaded scheme covers it.
+    let r = get("/v1/lookup?lat=51.5074&lon=-0.1278").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["resolution"]["covered"], false);
+    assert!(body["resolution"]["outside_reason"].is_string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The error table
+
+#[actix_web::test]
+async fn bad_input_is_a_400_naming_the_field() {
+    let cases = [
+        ("/v1/lookup?postcode=NR1-1AA", "bad_postcode", Some("postcode")),
+        ("/v1/lookup?q=nr1-1aa%20x", "no_postcode_in_text", Some("q")),
+        ("/v1/lookup", "missing_query", None),
+        ("/v1/lookup?postcode=NR1%201AA&lat=1&lon=1", "ambiguous_query", None),
+        ("/v1/lookup?lat=52.6", "missing_parameter", Some("lon")),
+        ("/v1/lookup?northing=300000", "missing_parameter", Some("easting")),
+        ("/v1/lookup?lat=north&lon=1", "bad_number", Some("lat")),
+        ("/v1/lookup?lat=NaN&lon=1", "bad_coordinate", Some("lat")),
+        ("/v1/lookup?lat=95&lon=1", "bad_coordinate", Some("lat")),
+        ("/v1/lookup?easting=-5&northing=1", "bad_coordinate", Some("easting")),
+        ("/v1/lookup?postcode=NR1%201AA&date=2019-02-30", "bad_date", Some("date")),
+        ("/v1/lookup?postcode=NR1%201AA&date=tomorrow", "bad_date", Some("date")),
+        ("/v1/lookup?postcode=NR1%201AA&postcode=NR2", "bad_query", None),
+        ("/v1/postcodes/NR1", "partial_postcode", Some("postcode")),
+        ("/v1/postcodes/NOT%20A%20POSTCODE", "bad_postcode", Some("postcode")),
+        ("/v1/schemes/norfolk/bands.geojson?date=2019-13-01", "bad_date", Some("date")),
+    ];
+    for (uri, code, field) in cases {
+        let e = get(uri).await.error(StatusCode::BAD_REQUEST, code);
+        assert_eq!(e["field"].as_str(), field, "{uri}: {e}");
+    }
+    let long = format!("/v1/lookup?q={}", "x".repeat(400));
+    let e = get(&long).await.error(StatusCode::BAD_REQUEST, "too_long");
+    assert_eq!(e["field"], "q");
+}
+
+#[actix_web::test]
+async fn unknown_things_are_a_404_with_suggestions_where_there_are_some() {
+    // NR1 1ZZ is a well-formed postcode that does not exist; its sector does.
+    let e = get("/v1/lookup?postcode=NR1%201ZZ").await.error(StatusCode::NOT_FOUND, "postcode_not_found");
+    let suggestions = e["suggestions"].as_array().unwrap();
+    assert!(!suggestions.is_empty());
+    assert!(suggestions.iter().all(|s| s.as_str().unwrap().starts_with("NR1 1")), "{e}");
+    let e = get("/v1/postcodes/nr11zz").await.error(StatusCode::NOT_FOUND, "postcode_not_found");
+    assert!(!e["suggestions"].as_array().unwrap().is_empty());
+    get("/v1/lookup?postcode=ZE9").await.error(StatusCode::NOT_FOUND, "area_not_found");
+    let e = get("/v1/schemes/atlantis").await.error(StatusCode::NOT_FOUND, "scheme_not_found");
+    assert!(e["suggestions"].as_array().unwrap().iter().any(|s| s == "norfolk"));
+    get("/v1/schemes/atlantis/bands.geojson").await.error(StatusCode::NOT_FOUND, "scheme_not_found");
+    let e = get("/v1/schemes/norfolk/layers/atlantis.geojson").await.error(StatusCode::NOT_FOUND, "layer_not_found");
+    assert!(e["suggestions"].as_array().unwrap().iter().any(|s| s == "county"));
+    get("/v2/lookup").await.error(StatusCode::NOT_FOUND, "no_route");
+    get("/").await.error(StatusCode::NOT_FOUND, "no_route");
+}
+
+#[actix_web::test]
+async fn a_wrong_method_is_a_405_listing_the_allowed_ones() {
+    let app = app!();
+    let r = send(&app, test::TestRequest::delete().uri("/v1/lookup").to_request()).await;
+    r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(r.headers.get(header::ALLOW).unwrap(), "GET, POST");
+    let r = send(&app, test::TestRequest::post().uri("/v1/schemes").to_request()).await;
+    r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    let r = send(&app, test::TestRequest::get().uri("/admin/reload").to_request()).await;
+    r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+#[actix_web::test]
+async fn a_query_string_over_the_limit_is_a_414() {
+    let uri = format!("/v1/lookup?q={}", "a".repeat(3000));
+    let e = get(&uri).await.error(StatusCode::URI_TOO_LONG, "query_too_long");
+    assert_eq!(e["limit"], careband::config::DEFAULT_MAX_QUERY_BYTES);
+}
+
+#[actix_web::test]
+async fn the_router_alone_answers_in_the_error_shape() {
+    // Without `app`'s middleware: the router's own extractor handlers and default service.
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(state_with(ServeConfig::default(), DataSource::Embedded)))
+            .configure(api::router),
+    )
+    .await;
+    send(&app, test::TestRequest::get().uri("/nowhere").to_request())
+        .await
+        .error(StatusCode::NOT_FOUND, "no_route");
+    send(
+        &app,
+        test::TestRequest::post().uri("/v1/lookup").insert_header(("content-type", "text/plain")).set_payload("[]").to_request(),
+    )
+    .await
+    .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let r = send(&app, test::TestRequest::get().uri("/v1/postcodes/NR1%201AA").to_request()).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk
+
+#[actix_web::test]
+async fn bulk_answers_each_query_in_order_with_errors_inside() {
+    let queries = json!([
+        {"postcode": "NR1 1AA", "date": "2019-06-01"},
+        {"postcode": "NR1 1ZZ"},
+        {"lat": 52.6309, "lon": 1.2974, "date": "2019-06-01"},
+        {"postcode": "NR1-1AA"},
+        {"q": "Norwich NR1 1AA", "date": "2019-06-01"},
+        {"lat": "52"},
+        {"postode": "NR1 1AA"},
+        "NR1 1AA",
+        {"postcode": "NR1 1AA", "date": "2019-02-30"},
+        {"lat": 51.5074, "lon": -0.1278},
+    ]);
+    let r = post_json(&queries).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(body["count"], 10);
+    assert_eq!(results.len(), 10);
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r["index"], i);
+        assert_eq!(r["answer"].is_object(), r["status"] == 200, "{r}");
+        assert_eq!(r["error"].is_object(), r["status"] != 200, "{r}");
+    }
+    let statuses: Vec<u64> = results.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses, [200, 404, 200, 400, 200, 400, 400, 400, 400, 200]);
+    assert_eq!(body["answered"], 4);
+    assert_eq!(results[0]["answer"], library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    assert_eq!(
+        results[2]["answer"],
+        library(&Query::Point { lat: 52.6309, lon: 1.2974 }, date("2019-06-01"))
+    );
+    assert_eq!(results[1]["error"]["code"], "postcode_not_found");
+    assert!(results[1]["error"]["suggestions"].is_array());
+    assert_eq!(results[3]["error"]["field"], "postcode");
+    assert_eq!(results[4]["answer"]["text_match"]["postcode"], NORWICH);
+    assert_eq!(results[8]["error"]["field"], "date");
+    assert_eq!(results[9]["answer"]["resolution"]["covered"], false);
+}
+
+#[actix_web::test]
+async fn bulk_over_the_cap_is_a_413_saying_the_cap() {
+    let queries: Vec<Value> = (0..=BULK_CAP).map(|_| json!({"postcode": NORWICH})).collect();
+    let e = post_json(&Value::Array(queries)).await.error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    assert_eq!(e["limit"], BULK_CAP);
+    assert!(e["message"].as_str().unwrap().contains("1000"));
+    // Exactly at the cap is fine.
+    let queries: Vec<Value> = (0..BULK_CAP).map(|_| json!({"postcode": NORWICH})).collect();
+    let r = post_json(&Value::Array(queries)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["count"], BULK_CAP);
+}
+
+#[actix_web::test]
+async fn bulk_allows_a_few_area_summaries_only() {
+    let queries: Vec<Value> = (0..=api::lookup::BULK_AREA_CAP)
+        .map(|_| json!({"postcode": "NR1 1"}))
+        .collect();
+    let body = post_json(&Value::Array(queries)).await.json();
+    let results = body["results"].as_array().unwrap();
+    assert!(results[..api::lookup::BULK_AREA_CAP].iter().all(|r| r["status"] == 200));
+    let last = &results[api::lookup::BULK_AREA_CAP];
+    assert_eq!(last["status"], 400);
+    assert_eq!(last["error"]["code"], "too_many_area_queries");
+}
+
+#[actix_web::test]
+async fn bulk_bodies_that_are_not_a_json_array_are_refused() {
+    let app = app!();
+    let post = || test::TestRequest::post().uri("/v1/lookup");
+    send(&app, post().set_payload("[{\"postcode\": \"NR1 1AA\"}]").to_request())
+        .await
+        .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    send(&app, post().insert_header(("content-type", "application/json")).set_payload("[{\"postcode\": ").to_request())
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_json");
+    send(&app, post().set_json(json!({"postcode": NORWICH})).to_request())
+        .await
+        .error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
+}
+
+#[actix_web::test]
+async fn a_body_over_the_configured_limit_is_a_413() {
+    let mut config = ServeConfig::default();
+    config.limits.max_body_bytes = 100;
+    let app = app!(config);
+    let queries: Vec<Value> = (0..10).map(|_| json!({"postcode": NORWICH})).collect();
+    let e = send(&app, test::TestRequest::post().uri("/v1/lookup").set_json(queries).to_request())
+        .await
+        .error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    assert_eq!(e["limit"], 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Postcodes and schemes
+
+#[actix_web::test]
+async fn postcode_facts_have_position_status_and_areas() {
+    let r = get("/v1/postcodes/nr11aa").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let pc = &body["postcode"];
+    assert_eq!(pc, NORWICH);
+    assert_eq!(body["status"], "live");
+    let rec = DATASET.postcodes.records().iter().find(|r| r.postcode.as_str() == NORWICH).unwrap();
+    let at = rec.position.unwrap();
+    assert_eq!(body["position"], json!({"lat": at.lat(), "lon": at.lon()}));
+    assert_eq!(body["district"].as_str(), rec.district.as_deref());
+    let areas = body["areas"].as_array().unwrap();
+    assert!(areas.iter().any(|a| a["scheme"] == "norfolk" && a["layer"] == "county"), "{body}");
+    assert!(areas.iter().any(|a| a["layer"] == "ccg2019" && a["id"] == "06W"), "{body}");
+    assert_eq!(body["dataset_version"], DATASET.version);
+}
+
+#[actix_web::test]
+async fn schemes_list_what_is_loaded() {
+    let body = get("/v1/schemes").await.json();
+    assert_eq!(body["dataset_version"], DATASET.version);
+    assert_eq!(body["origin"], "embedded");
+    let schemes = body["schemes"].as_array().unwrap();
+    assert_eq!(schemes.len(), DATASET.schemes.len());
+    let norfolk = schemes.iter().find(|s| s["id"] == "norfolk").unwrap();
+    assert_eq!(norfolk["banded"], true);
+    assert_eq!(norfolk["links"]["bands"], "/v1/schemes/norfolk/bands.geojson");
+    assert!(norfolk["rates"].as_array().unwrap().len() >= 2);
+    let layer = &norfolk["layers"].as_array().unwrap()[0];
+    assert!(layer["features"].as_u64().unwrap() >= 1);
+
+    let detail = get("/v1/schemes/norfolk").await.json();
+    let loaded = DATASET.scheme("norfolk").unwrap();
+    assert_eq!(detail["scheme"], serde_json::to_value(&loaded.scheme).unwrap());
+    assert_eq!(detail["centres"], loaded.centres.as_ref().unwrap().len());
+}
+
+#[actix_web::test]
+async fn a_layer_is_served_as_geojson() {
+    let r = get("/v1/schemes/norfolk/layers/ccg2019.geojson").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/geo+json");
+    let body = r.json();
+    assert_eq!(body["type"], "FeatureCollection");
+    let layer = DATASET.scheme("norfolk").unwrap().layer("ccg2019").unwrap();
+    let features = body["features"].as_array().unwrap();
+    assert_eq!(features.len(), layer.index.len());
+    assert!(features.iter().any(|f| f["properties"]["id"] == "06W"));
+    assert_eq!(features[0]["geometry"]["type"], "MultiPolygon");
+}
+
+#[actix_web::test]
+async fn band_areas_are_drawn_for_display_and_agree_with_lookups() {
+    use geo::Contains;
+    let r = get("/v1/schemes/norfolk/bands.geojson?date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/geo+json");
+    let body = r.json();
+    let features = body["features"].as_array().unwrap();
+    let bands: Vec<&Value> = features.iter().filter(|f| f["properties"]["kind"] == "band").collect();
+    assert_eq!(bands.len(), 3);
+    for (i, b) in bands.iter().enumerate() {
+        assert_eq!(b["properties"]["band"], i + 1);
+        assert_eq!(b["properties"]["display_only"], true);
+        assert!(b["properties"]["note"].as_str().unwrap().contains("exact"));
+    }
+    assert_eq!(bands[0]["properties"]["hourly"], 18.24);
+    let centres = features.iter().filter(|f| f["properties"]["kind"] == "centre").count();
+    assert_eq!(body["careband"]["open_centres"], centres);
+    assert!(centres > 0);
+    // NR1 1AA is Band 1 by exact distance; it is far inside the drawn band 1 area.
+    let g: geojson::Geometry = serde_json::from_value(bands[0]["geometry"].clone()).unwrap();
+    let band1 = geo::Geometry::<f64>::try_from(g.value).unwrap();
+    let at = DATASET.postcodes.records().iter().find(|r| r.postcode.as_str() == NORWICH).unwrap().position.unwrap();
+    assert!(band1.contains(&at.point()));
+    // A second call is served from the cache and is identical.
+    let again = get("/v1/schemes/norfolk/bands.geojson?date=2019-06-01").await;
+    assert_eq!(again.json(), body);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CORS
+
+#[actix_web::test]
+async fn no_cors_headers_unless_origins_are_configured() {
+    let app = app!();
+    let r = send(
+        &app,
+        test::TestRequest::get().uri("/healthz").insert_header(("origin", "https://elsewhere.example")).to_request(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+#[actix_web::test]
+async fn a_configured_origin_is_allowed_and_others_are_not() {
+    let config = ServeConfig {
+        cors_origins: vec!["https://council.example".into()],
+        ..ServeConfig::default()
+    };
+    let app = app!(config);
+    let r = send(
+        &app,
+        test::TestRequest::get().uri("/v1/schemes").insert_header(("origin", "https://council.example")).to_request(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "https://council.example");
+    let r = send(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::OPTIONS)
+            .uri("/v1/lookup")
+            .insert_header(("origin", "https://council.example"))
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header(("access-control-request-headers", "content-type"))
+            .to_request(),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.status);
+    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "https://council.example");
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_METHODS).unwrap().to_str().unwrap().contains("POST"));
+    // Another origin gets its answer without CORS headers: the browser withholds it.
+    let r = send(
+        &app,
+        test::TestRequest::get().uri("/v1/schemes").insert_header(("origin", "https://elsewhere.example")).to_request(),
+    )
+    .await;
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+#[actix_web::test]
+async fn a_star_allows_any_origin() {
+    let config = ServeConfig {
+        cors_origins: vec!["*".into()],
+        ..ServeConfig::default()
+    };
+    let app = app!(config);
+    let r = send(
+        &app,
+        test::TestRequest::get().uri("/healthz").insert_header(("origin", "https://anyone.example")).to_request(),
+    )
+    .await;
+    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "*");
+}
+
+// ---------------------------------------------------------------------------------------------
+// OpenAPI
+
+/// A concrete request path for a documented path template.
+fn concrete(path: &str) -> String {
+    path.replace("{postcode}", "NR1%201AA")
+        .replace("{id}", "norfolk")
+        .replace("{layer}", "county")
+}
+
+#[actix_web::test]
+async fn the_openapi_document_describes_every_route_the_router_serves() {
+    let doc = get("/openapi.json").await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(p, ops)| {
+            ops.as_object().unwrap().keys().filter(|k| ["get", "post", "put", "delete", "patch", "head"].contains(&k.as_str())).map(move |m| (m.to_uppercase(), p.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut served: Vec<(String, String)> = api::ROUTES.iter().map(|(m, p)| ((*m).to_string(), (*p).to_string())).collect();
+    served.sort();
+    assert_eq!(documented, served);
+    // Every documented operation is really routed (none falls to the unknown-route or
+    // wrong-method answers).
+    let app = app!();
+    for (method, path) in &documented {
+        let req = test::TestRequest::default()
+            .method(method.parse().unwrap())
+            .uri(&concrete(path))
+            .set_json(json!([]))
+            .to_request();
+        let r = send(&app, req).await;
+        let code = serde_json::from_slice::<Value>(&r.body).ok().and_then(|b| b["error"]["code"].as_str().map(str::to_string));
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if path != "/admin/reload" {
+            // /admin/reload is off (404) without an admin token; tested below.
+            assert_ne!(code.as_deref(), Some("no_route"), "{method} {path}");
+        }
+    }
+    // Every schema the operations refer to is defined.
+    let text = doc.to_string();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for part in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "missing schema {name}");
+    }
+    for name in ["Answer", "Resolution", "SchemeAnswer", "ErrorBody", "LookupResponse", "BulkResponse"] {
+        assert!(schemas.contains_key(name), "missing schema {name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reload
+
+const TOKEN: &str = "test-token-0123456789";
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn reload_request(token: Option<&str>) -> test::TestRequest {
+    let mut req = test::TestRequest::post().uri("/admin/reload");
+    if let Some(t) = token {
+        req = req.insert_header(("authorization", format!("Bearer {t}")));
+    }
+    req
+}
+
+#[actix_web::test]
+async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("geodata");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"), &data);
+    // One changed byte: the checksum in the manifest no longer matches.
+    let file = data.join(careband::load::POSTCODES_FILE);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] = bytes[last].wrapping_add(1);
+    std::fs::write(&file, bytes).unwrap();
+
+    let config = ServeConfig {
+        admin_token: Some(TOKEN.into()),
+        ..ServeConfig::default()
+    };
+    let app = test::init_service(api::app(state_with(config, DataSource::Dir(data)))).await;
+    send(&app, reload_request(None).to_request()).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    send(&app, reload_request(Some("wrong-token-0123456789")).to_request()).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let e = send(&app, reload_request(Some(TOKEN)).to_request()).await.error(StatusCode::INTERNAL_SERVER_ERROR, "reload_refused");
+    assert!(e["message"].as_str().unwrap().contains("checksum"), "{e}");
+
+    let r = send(&app, test::TestRequest::get().uri("/v1/lookup?postcode=NR1%201AA&date=2019-06-01").to_request()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    let ready = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await.json();
+    assert_eq!(ready["dataset_version"], DATASET.version);
+    let metrics = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await.text();
+    assert!(metrics.contains(r#"careband_reloads_total{outcome="refused"} 1"#), "{metrics}");
+}
+
+#[actix_web::test]
+async fn a_good_reload_is_served_and_reported() {
+    let config = ServeConfig {
+        admin_token: Some(TOKEN.into()),
+        ..ServeConfig::default()
+    };
+    let app = app!(config);
+    let r = send(&app, reload_request(Some(TOKEN)).to_request()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"status": "reloaded", "previous_version": DATASET.version, "dataset_version": DATASET.version})
+    );
+}
+
+#[actix_web::test]
+async fn reload_is_off_without_an_admin_token() {
+    let app = app!();
+    send(&app, reload_request(Some(TOKEN)).to_request()).await.error(StatusCode::NOT_FOUND, "no_route");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A real server
+
+#[actix_web::test]
+async fn the_real_server_answers_over_http() {
+    let state = state_with(ServeConfig::default(), DataSource::Embedded);
+    let server = actix_web::HttpServer::new(move || api::app(state.clone()))
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let health = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let r = client
+        .get(format!("{base}/v1/lookup?postcode=NR1%201AA&date=2019-06-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    let r = client
+        .post(format!("{base}/v1/lookup"))
+        .json(&json!([{"postcode": NORWICH}, {"postcode": "nonsense!"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["results"][1]["status"], 400);
+    let r = client.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let body: api::ErrorBody = r.json().await.unwrap();
+    assert_eq!(body.error.code, "no_route");
+    handle.stop(true).await;
+}
