@@ -22,9 +22,8 @@ use careband::dataset::Dataset;
 use careband::load::{DataSource, load};
 use careband::lookup::{Query, lookup};
 
-static DATASET: LazyLock<Arc<Dataset>> = LazyLock::new(|| {
-    Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads"))
-});
+static DATASET: LazyLock<Arc<Dataset>> =
+    LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
 
 /// A postcode in central Norwich (Band 1 in the Central Belt).
 const NORWICH: &str = "NR1 1AA";
@@ -65,7 +64,10 @@ impl Reply {
         let body = self.json();
         let e = &body["error"];
         assert_eq!(e["code"], code, "{body}");
-        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+        assert!(
+            e["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
         assert_eq!(
             self.headers.get(header::CONTENT_TYPE).unwrap(),
             "application/json"
@@ -147,7 +149,14 @@ async fn healthz_answers_alive_to_get_and_head() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json(), json!({"status": "alive"}));
     let app = app!();
-    let r = send(&app, test::TestRequest::default().method(actix_web::http::Method::HEAD).uri("/healthz").to_request()).await;
+    let r = send(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/healthz")
+            .to_request(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -159,32 +168,64 @@ async fn readyz_reports_the_dataset_being_served() {
     assert_eq!(body["status"], "ready");
     assert_eq!(body["dataset_version"], DATASET.version);
     assert_eq!(body["postcodes"], DATASET.postcodes.len());
-    assert!(body["schemes"].as_array().unwrap().iter().any(|s| s == "norfolk"));
+    assert!(
+        body["schemes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "norfolk")
+    );
 }
 
 #[actix_web::test]
 async fn metrics_count_requests_by_route_pattern_and_never_name_the_postcode() {
     let app = app!();
     for _ in 0..2 {
-        let r = send(&app, test::TestRequest::get().uri("/v1/postcodes/NR1%201AA").to_request()).await;
+        let r = send(
+            &app,
+            test::TestRequest::get()
+                .uri("/v1/postcodes/NR1%201AA")
+                .to_request(),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK);
     }
-    send(&app, test::TestRequest::get().uri("/no/such/NR11AA").to_request()).await;
+    send(
+        &app,
+        test::TestRequest::get().uri("/no/such/NR11AA").to_request(),
+    )
+    .await;
     let r = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers.get(header::CONTENT_TYPE).unwrap().to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        r.headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = r.text();
     assert!(
         text.contains(r#"careband_http_requests_total{method="GET",route="/v1/postcodes/{postcode}",status="200"} 2"#),
         "{text}"
     );
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
-    assert!(text.contains("careband_http_request_duration_seconds_bucket"), "{text}");
     assert!(
-        text.contains(&format!(r#"careband_dataset_info{{version="{}"}} 1"#, DATASET.version)),
+        text.contains("careband_http_request_duration_seconds_bucket"),
         "{text}"
     );
-    assert!(!text.contains("NR1"), "a postcode leaked into the metrics: {text}");
+    assert!(
+        text.contains(&format!(
+            r#"careband_dataset_info{{version="{}"}} 1"#,
+            DATASET.version
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("NR1"),
+        "a postcode leaked into the metrics: {text}"
+    );
 }
 
 /// A log writer that keeps everything written to it.
@@ -231,10 +272,16 @@ async fn access_log(config: ServeConfig) -> String {
 #[actix_web::test]
 async fn the_access_log_has_route_patterns_never_postcodes_or_points() {
     let text = access_log(ServeConfig::default()).await;
-    assert!(text.contains(r#"route="/v1/postcodes/{postcode}""#), "{text}");
+    assert!(
+        text.contains(r#"route="/v1/postcodes/{postcode}""#),
+        "{text}"
+    );
     assert!(text.contains("status=200"), "{text}");
     for secret in ["NR1", "NR11AA", "Street", "52.63", "1.297"] {
-        assert!(!text.contains(secret), "{secret} leaked into the log: {text}");
+        assert!(
+            !text.contains(secret),
+            "{secret} leaked into the log: {text}"
+        );
     }
 }
 
@@ -256,7 +303,10 @@ async fn a_postcode_lookup_is_the_library_answer() {
     let r = get("/v1/lookup?postcode=nr11aa&date=2019-06-01").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let body = r.json();
-    assert_eq!(body, library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    assert_eq!(
+        body,
+        library(&Query::Postcode(NORWICH.into()), date("2019-06-01"))
+    );
     assert_eq!(body["kind"], "point");
     assert_eq!(body["postcode"]["postcode"], NORWICH);
     let scheme = &body["resolution"]["schemes"][0];
@@ -267,8 +317,12 @@ async fn a_postcode_lookup_is_the_library_answer() {
 
 #[actix_web::test]
 async fn the_date_picks_the_rate_period() {
-    let a = get("/v1/lookup?postcode=NR1+1AA&date=2018-06-01").await.json();
-    let b = get("/v1/lookup?postcode=NR1+1AA&date=2019-06-01").await.json();
+    let a = get("/v1/lookup?postcode=NR1+1AA&date=2018-06-01")
+        .await
+        .json();
+    let b = get("/v1/lookup?postcode=NR1+1AA&date=2019-06-01")
+        .await
+        .json();
     let from = |v: &Value| v["resolution"]["schemes"][0]["rate"]["effective_from"].clone();
     assert_eq!(from(&a), "2018-04-09");
     assert_eq!(from(&b), "2019-04-08");
@@ -290,13 +344,25 @@ async fn wgs84_and_bng_points_are_the_library_answer() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         r.json(),
-        library(&Query::Point { lat: 52.6309, lon: 1.2974 }, date("2019-06-01"))
+        library(
+            &Query::Point {
+                lat: 52.6309,
+                lon: 1.2974
+            },
+            date("2019-06-01")
+        )
     );
     let r = get("/v1/lookup?easting=623000&northing=308500&date=2019-06-01").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         r.json(),
-        library(&Query::Bng { easting: 623_000.0, northing: 308_500.0 }, date("2019-06-01"))
+        library(
+            &Query::Bng {
+                easting: 623_000.0,
+                northing: 308_500.0
+            },
+            date("2019-06-01")
+        )
     );
 }
 
@@ -307,12 +373,18 @@ async fn a_partial_postcode_answers_with_an_area_summary() {
     let body = r.json();
     assert_eq!(body["kind"], "area");
     assert_eq!(body["level"], "sector");
-    assert_eq!(body, library(&Query::Postcode("NR1 1".into()), date("2019-06-01")));
+    assert_eq!(
+        body,
+        library(&Query::Postcode("NR1 1".into()), date("2019-06-01"))
+    );
 }
 
 #[actix_web::test]
 async fn free_text_uses_the_postcode_in_the_address_and_says_which_part() {
-    let r = get("/v1/lookup?q=Flat%202%2C%2010%20Some%20Street%2C%20Norwich%20nr1%201aa&date=2019-06-01").await;
+    let r = get(
+        "/v1/lookup?q=Flat%202%2C%2010%20Some%20Street%2C%20Norwich%20nr1%201aa&date=2019-06-01",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let mut body = r.json();
     assert_eq!(
@@ -320,8 +392,13 @@ async fn free_text_uses_the_postcode_in_the_address_and_says_which_part() {
         json!({"text": "nr1 1aa", "start": 32, "end": 39, "postcode": NORWICH})
     );
     body.as_object_mut().unwrap().remove("text_match");
-    assert_eq!(body, library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
-    let e = get("/v1/lookup?q=10%20Some%20Street").await.error(StatusCode::BAD_REQUEST, "no_postcode_in_text");
+    assert_eq!(
+        body,
+        library(&Query::Postcode(NORWICH.into()), date("2019-06-01"))
+    );
+    let e = get("/v1/lookup?q=10%20Some%20Street")
+        .await
+        .error(StatusCode::BAD_REQUEST, "no_postcode_in_text");
     assert_eq!(e["field"], "q");
 }
 
@@ -341,22 +418,58 @@ async fn a_point_outside_every_scheme_is_answered_not_covered() {
 #[actix_web::test]
 async fn bad_input_is_a_400_naming_the_field() {
     let cases = [
-        ("/v1/lookup?postcode=NR1-1AA", "bad_postcode", Some("postcode")),
+        (
+            "/v1/lookup?postcode=NR1-1AA",
+            "bad_postcode",
+            Some("postcode"),
+        ),
         ("/v1/lookup?q=nr1-1aa%20x", "no_postcode_in_text", Some("q")),
         ("/v1/lookup", "missing_query", None),
-        ("/v1/lookup?postcode=NR1%201AA&lat=1&lon=1", "ambiguous_query", None),
+        (
+            "/v1/lookup?postcode=NR1%201AA&lat=1&lon=1",
+            "ambiguous_query",
+            None,
+        ),
         ("/v1/lookup?lat=52.6", "missing_parameter", Some("lon")),
-        ("/v1/lookup?northing=300000", "missing_parameter", Some("easting")),
+        (
+            "/v1/lookup?northing=300000",
+            "missing_parameter",
+            Some("easting"),
+        ),
         ("/v1/lookup?lat=north&lon=1", "bad_number", Some("lat")),
         ("/v1/lookup?lat=NaN&lon=1", "bad_coordinate", Some("lat")),
         ("/v1/lookup?lat=95&lon=1", "bad_coordinate", Some("lat")),
-        ("/v1/lookup?easting=-5&northing=1", "bad_coordinate", Some("easting")),
-        ("/v1/lookup?postcode=NR1%201AA&date=2019-02-30", "bad_date", Some("date")),
-        ("/v1/lookup?postcode=NR1%201AA&date=tomorrow", "bad_date", Some("date")),
-        ("/v1/lookup?postcode=NR1%201AA&postcode=NR2", "bad_query", None),
+        (
+            "/v1/lookup?easting=-5&northing=1",
+            "bad_coordinate",
+            Some("easting"),
+        ),
+        (
+            "/v1/lookup?postcode=NR1%201AA&date=2019-02-30",
+            "bad_date",
+            Some("date"),
+        ),
+        (
+            "/v1/lookup?postcode=NR1%201AA&date=tomorrow",
+            "bad_date",
+            Some("date"),
+        ),
+        (
+            "/v1/lookup?postcode=NR1%201AA&postcode=NR2",
+            "bad_query",
+            None,
+        ),
         ("/v1/postcodes/NR1", "partial_postcode", Some("postcode")),
-        ("/v1/postcodes/NOT%20A%20POSTCODE", "bad_postcode", Some("postcode")),
-        ("/v1/schemes/norfolk/bands.geojson?date=2019-13-01", "bad_date", Some("date")),
+        (
+            "/v1/postcodes/NOT%20A%20POSTCODE",
+            "bad_postcode",
+            Some("postcode"),
+        ),
+        (
+            "/v1/schemes/norfolk/bands.geojson?date=2019-13-01",
+            "bad_date",
+            Some("date"),
+        ),
     ];
     for (uri, code, field) in cases {
         let e = get(uri).await.error(StatusCode::BAD_REQUEST, code);
@@ -370,38 +483,83 @@ async fn bad_input_is_a_400_naming_the_field() {
 #[actix_web::test]
 async fn unknown_things_are_a_404_with_suggestions_where_there_are_some() {
     // NR1 1ZZ is a well-formed postcode that does not exist; its sector does.
-    let e = get("/v1/lookup?postcode=NR1%201ZZ").await.error(StatusCode::NOT_FOUND, "postcode_not_found");
+    let e = get("/v1/lookup?postcode=NR1%201ZZ")
+        .await
+        .error(StatusCode::NOT_FOUND, "postcode_not_found");
     let suggestions = e["suggestions"].as_array().unwrap();
     assert!(!suggestions.is_empty());
-    assert!(suggestions.iter().all(|s| s.as_str().unwrap().starts_with("NR1 1")), "{e}");
-    let e = get("/v1/postcodes/nr11zz").await.error(StatusCode::NOT_FOUND, "postcode_not_found");
+    assert!(
+        suggestions
+            .iter()
+            .all(|s| s.as_str().unwrap().starts_with("NR1 1")),
+        "{e}"
+    );
+    let e = get("/v1/postcodes/nr11zz")
+        .await
+        .error(StatusCode::NOT_FOUND, "postcode_not_found");
     assert!(!e["suggestions"].as_array().unwrap().is_empty());
-    get("/v1/lookup?postcode=ZE9").await.error(StatusCode::NOT_FOUND, "area_not_found");
-    let e = get("/v1/schemes/atlantis").await.error(StatusCode::NOT_FOUND, "scheme_not_found");
-    assert!(e["suggestions"].as_array().unwrap().iter().any(|s| s == "norfolk"));
-    get("/v1/schemes/atlantis/bands.geojson").await.error(StatusCode::NOT_FOUND, "scheme_not_found");
-    let e = get("/v1/schemes/norfolk/layers/atlantis.geojson").await.error(StatusCode::NOT_FOUND, "layer_not_found");
-    assert!(e["suggestions"].as_array().unwrap().iter().any(|s| s == "county"));
-    get("/v2/lookup").await.error(StatusCode::NOT_FOUND, "no_route");
+    get("/v1/lookup?postcode=ZE9")
+        .await
+        .error(StatusCode::NOT_FOUND, "area_not_found");
+    let e = get("/v1/schemes/atlantis")
+        .await
+        .error(StatusCode::NOT_FOUND, "scheme_not_found");
+    assert!(
+        e["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "norfolk")
+    );
+    get("/v1/schemes/atlantis/bands.geojson")
+        .await
+        .error(StatusCode::NOT_FOUND, "scheme_not_found");
+    let e = get("/v1/schemes/norfolk/layers/atlantis.geojson")
+        .await
+        .error(StatusCode::NOT_FOUND, "layer_not_found");
+    assert!(
+        e["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "county")
+    );
+    get("/v2/lookup")
+        .await
+        .error(StatusCode::NOT_FOUND, "no_route");
     get("/").await.error(StatusCode::NOT_FOUND, "no_route");
 }
 
 #[actix_web::test]
 async fn a_wrong_method_is_a_405_listing_the_allowed_ones() {
     let app = app!();
-    let r = send(&app, test::TestRequest::delete().uri("/v1/lookup").to_request()).await;
+    let r = send(
+        &app,
+        test::TestRequest::delete().uri("/v1/lookup").to_request(),
+    )
+    .await;
     r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     assert_eq!(r.headers.get(header::ALLOW).unwrap(), "GET, POST");
-    let r = send(&app, test::TestRequest::post().uri("/v1/schemes").to_request()).await;
+    let r = send(
+        &app,
+        test::TestRequest::post().uri("/v1/schemes").to_request(),
+    )
+    .await;
     r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-    let r = send(&app, test::TestRequest::get().uri("/admin/reload").to_request()).await;
+    let r = send(
+        &app,
+        test::TestRequest::get().uri("/admin/reload").to_request(),
+    )
+    .await;
     r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
 }
 
 #[actix_web::test]
 async fn a_query_string_over_the_limit_is_a_414() {
     let uri = format!("/v1/lookup?q={}", "a".repeat(3000));
-    let e = get(&uri).await.error(StatusCode::URI_TOO_LONG, "query_too_long");
+    let e = get(&uri)
+        .await
+        .error(StatusCode::URI_TOO_LONG, "query_too_long");
     assert_eq!(e["limit"], careband::config::DEFAULT_MAX_QUERY_BYTES);
 }
 
@@ -410,7 +568,10 @@ async fn the_router_alone_answers_in_the_error_shape() {
     // Without `app`'s middleware: the router's own extractor handlers and default service.
     let app = test::init_service(
         App::new()
-            .app_data(web::Data::new(state_with(ServeConfig::default(), DataSource::Embedded)))
+            .app_data(web::Data::new(state_with(
+                ServeConfig::default(),
+                DataSource::Embedded,
+            )))
             .configure(api::router),
     )
     .await;
@@ -419,11 +580,21 @@ async fn the_router_alone_answers_in_the_error_shape() {
         .error(StatusCode::NOT_FOUND, "no_route");
     send(
         &app,
-        test::TestRequest::post().uri("/v1/lookup").insert_header(("content-type", "text/plain")).set_payload("[]").to_request(),
+        test::TestRequest::post()
+            .uri("/v1/lookup")
+            .insert_header(("content-type", "text/plain"))
+            .set_payload("[]")
+            .to_request(),
     )
     .await
     .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
-    let r = send(&app, test::TestRequest::get().uri("/v1/postcodes/NR1%201AA").to_request()).await;
+    let r = send(
+        &app,
+        test::TestRequest::get()
+            .uri("/v1/postcodes/NR1%201AA")
+            .to_request(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -455,13 +626,25 @@ async fn bulk_answers_each_query_in_order_with_errors_inside() {
         assert_eq!(r["answer"].is_object(), r["status"] == 200, "{r}");
         assert_eq!(r["error"].is_object(), r["status"] != 200, "{r}");
     }
-    let statuses: Vec<u64> = results.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> = results
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
     assert_eq!(statuses, [200, 404, 200, 400, 200, 400, 400, 400, 400, 200]);
     assert_eq!(body["answered"], 4);
-    assert_eq!(results[0]["answer"], library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    assert_eq!(
+        results[0]["answer"],
+        library(&Query::Postcode(NORWICH.into()), date("2019-06-01"))
+    );
     assert_eq!(
         results[2]["answer"],
-        library(&Query::Point { lat: 52.6309, lon: 1.2974 }, date("2019-06-01"))
+        library(
+            &Query::Point {
+                lat: 52.6309,
+                lon: 1.2974
+            },
+            date("2019-06-01")
+        )
     );
     assert_eq!(results[1]["error"]["code"], "postcode_not_found");
     assert!(results[1]["error"]["suggestions"].is_array());
@@ -473,12 +656,18 @@ async fn bulk_answers_each_query_in_order_with_errors_inside() {
 
 #[actix_web::test]
 async fn bulk_over_the_cap_is_a_413_saying_the_cap() {
-    let queries: Vec<Value> = (0..=BULK_CAP).map(|_| json!({"postcode": NORWICH})).collect();
-    let e = post_json(&Value::Array(queries)).await.error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    let queries: Vec<Value> = (0..=BULK_CAP)
+        .map(|_| json!({"postcode": NORWICH}))
+        .collect();
+    let e = post_json(&Value::Array(queries))
+        .await
+        .error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
     assert_eq!(e["limit"], BULK_CAP);
     assert!(e["message"].as_str().unwrap().contains("1000"));
     // Exactly at the cap is fine.
-    let queries: Vec<Value> = (0..BULK_CAP).map(|_| json!({"postcode": NORWICH})).collect();
+    let queries: Vec<Value> = (0..BULK_CAP)
+        .map(|_| json!({"postcode": NORWICH}))
+        .collect();
     let r = post_json(&Value::Array(queries)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["count"], BULK_CAP);
@@ -491,7 +680,11 @@ async fn bulk_allows_a_few_area_summaries_only() {
         .collect();
     let body = post_json(&Value::Array(queries)).await.json();
     let results = body["results"].as_array().unwrap();
-    assert!(results[..api::lookup::BULK_AREA_CAP].iter().all(|r| r["status"] == 200));
+    assert!(
+        results[..api::lookup::BULK_AREA_CAP]
+            .iter()
+            .all(|r| r["status"] == 200)
+    );
     let last = &results[api::lookup::BULK_AREA_CAP];
     assert_eq!(last["status"], 400);
     assert_eq!(last["error"]["code"], "too_many_area_queries");
@@ -501,15 +694,29 @@ async fn bulk_allows_a_few_area_summaries_only() {
 async fn bulk_bodies_that_are_not_a_json_array_are_refused() {
     let app = app!();
     let post = || test::TestRequest::post().uri("/v1/lookup");
-    send(&app, post().set_payload("[{\"postcode\": \"NR1 1AA\"}]").to_request())
-        .await
-        .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
-    send(&app, post().insert_header(("content-type", "application/json")).set_payload("[{\"postcode\": ").to_request())
-        .await
-        .error(StatusCode::BAD_REQUEST, "bad_json");
-    send(&app, post().set_json(json!({"postcode": NORWICH})).to_request())
-        .await
-        .error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
+    send(
+        &app,
+        post()
+            .set_payload("[{\"postcode\": \"NR1 1AA\"}]")
+            .to_request(),
+    )
+    .await
+    .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    send(
+        &app,
+        post()
+            .insert_header(("content-type", "application/json"))
+            .set_payload("[{\"postcode\": ")
+            .to_request(),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "bad_json");
+    send(
+        &app,
+        post().set_json(json!({"postcode": NORWICH})).to_request(),
+    )
+    .await
+    .error(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable");
 }
 
 #[actix_web::test]
@@ -518,9 +725,15 @@ async fn a_body_over_the_configured_limit_is_a_413() {
     config.limits.max_body_bytes = 100;
     let app = app!(config);
     let queries: Vec<Value> = (0..10).map(|_| json!({"postcode": NORWICH})).collect();
-    let e = send(&app, test::TestRequest::post().uri("/v1/lookup").set_json(queries).to_request())
-        .await
-        .error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    let e = send(
+        &app,
+        test::TestRequest::post()
+            .uri("/v1/lookup")
+            .set_json(queries)
+            .to_request(),
+    )
+    .await
+    .error(StatusCode::PAYLOAD_TOO_LARGE, "too_large");
     assert_eq!(e["limit"], 100);
 }
 
@@ -535,13 +748,28 @@ async fn postcode_facts_have_position_status_and_areas() {
     let pc = &body["postcode"];
     assert_eq!(pc, NORWICH);
     assert_eq!(body["status"], "live");
-    let rec = DATASET.postcodes.records().iter().find(|r| r.postcode.as_str() == NORWICH).unwrap();
+    let rec = DATASET
+        .postcodes
+        .records()
+        .iter()
+        .find(|r| r.postcode.as_str() == NORWICH)
+        .unwrap();
     let at = rec.position.unwrap();
     assert_eq!(body["position"], json!({"lat": at.lat(), "lon": at.lon()}));
     assert_eq!(body["district"].as_str(), rec.district.as_deref());
     let areas = body["areas"].as_array().unwrap();
-    assert!(areas.iter().any(|a| a["scheme"] == "norfolk" && a["layer"] == "county"), "{body}");
-    assert!(areas.iter().any(|a| a["layer"] == "ccg2019" && a["id"] == "06W"), "{body}");
+    assert!(
+        areas
+            .iter()
+            .any(|a| a["scheme"] == "norfolk" && a["layer"] == "county"),
+        "{body}"
+    );
+    assert!(
+        areas
+            .iter()
+            .any(|a| a["layer"] == "ccg2019" && a["id"] == "06W"),
+        "{body}"
+    );
     assert_eq!(body["dataset_version"], DATASET.version);
 }
 
@@ -554,14 +782,20 @@ async fn schemes_list_what_is_loaded() {
     assert_eq!(schemes.len(), DATASET.schemes.len());
     let norfolk = schemes.iter().find(|s| s["id"] == "norfolk").unwrap();
     assert_eq!(norfolk["banded"], true);
-    assert_eq!(norfolk["links"]["bands"], "/v1/schemes/norfolk/bands.geojson");
+    assert_eq!(
+        norfolk["links"]["bands"],
+        "/v1/schemes/norfolk/bands.geojson"
+    );
     assert!(norfolk["rates"].as_array().unwrap().len() >= 2);
     let layer = &norfolk["layers"].as_array().unwrap()[0];
     assert!(layer["features"].as_u64().unwrap() >= 1);
 
     let detail = get("/v1/schemes/norfolk").await.json();
     let loaded = DATASET.scheme("norfolk").unwrap();
-    assert_eq!(detail["scheme"], serde_json::to_value(&loaded.scheme).unwrap());
+    assert_eq!(
+        detail["scheme"],
+        serde_json::to_value(&loaded.scheme).unwrap()
+    );
     assert_eq!(detail["centres"], loaded.centres.as_ref().unwrap().len());
 }
 
@@ -569,7 +803,10 @@ async fn schemes_list_what_is_loaded() {
 async fn a_layer_is_served_as_geojson() {
     let r = get("/v1/schemes/norfolk/layers/ccg2019.geojson").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/geo+json");
+    assert_eq!(
+        r.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/geo+json"
+    );
     let body = r.json();
     assert_eq!(body["type"], "FeatureCollection");
     let layer = DATASET.scheme("norfolk").unwrap().layer("ccg2019").unwrap();
@@ -584,10 +821,16 @@ async fn band_areas_are_drawn_for_display_and_agree_with_lookups() {
     use geo::Contains;
     let r = get("/v1/schemes/norfolk/bands.geojson?date=2019-06-01").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/geo+json");
+    assert_eq!(
+        r.headers.get(header::CONTENT_TYPE).unwrap(),
+        "application/geo+json"
+    );
     let body = r.json();
     let features = body["features"].as_array().unwrap();
-    let bands: Vec<&Value> = features.iter().filter(|f| f["properties"]["kind"] == "band").collect();
+    let bands: Vec<&Value> = features
+        .iter()
+        .filter(|f| f["properties"]["kind"] == "band")
+        .collect();
     assert_eq!(bands.len(), 3);
     for (i, b) in bands.iter().enumerate() {
         assert_eq!(b["properties"]["band"], i + 1);
@@ -595,13 +838,23 @@ async fn band_areas_are_drawn_for_display_and_agree_with_lookups() {
         assert!(b["properties"]["note"].as_str().unwrap().contains("exact"));
     }
     assert_eq!(bands[0]["properties"]["hourly"], 18.24);
-    let centres = features.iter().filter(|f| f["properties"]["kind"] == "centre").count();
+    let centres = features
+        .iter()
+        .filter(|f| f["properties"]["kind"] == "centre")
+        .count();
     assert_eq!(body["careband"]["open_centres"], centres);
     assert!(centres > 0);
     // NR1 1AA is Band 1 by exact distance; it is far inside the drawn band 1 area.
     let g: geojson::Geometry = serde_json::from_value(bands[0]["geometry"].clone()).unwrap();
     let band1 = geo::Geometry::<f64>::try_from(g.value).unwrap();
-    let at = DATASET.postcodes.records().iter().find(|r| r.postcode.as_str() == NORWICH).unwrap().position.unwrap();
+    let at = DATASET
+        .postcodes
+        .records()
+        .iter()
+        .find(|r| r.postcode.as_str() == NORWICH)
+        .unwrap()
+        .position
+        .unwrap();
     assert!(band1.contains(&at.point()));
     // A second call is served from the cache and is identical.
     let again = get("/v1/schemes/norfolk/bands.geojson?date=2019-06-01").await;
@@ -616,7 +869,10 @@ async fn no_cors_headers_unless_origins_are_configured() {
     let app = app!();
     let r = send(
         &app,
-        test::TestRequest::get().uri("/healthz").insert_header(("origin", "https://elsewhere.example")).to_request(),
+        test::TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("origin", "https://elsewhere.example"))
+            .to_request(),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
@@ -632,11 +888,17 @@ async fn a_configured_origin_is_allowed_and_others_are_not() {
     let app = app!(config);
     let r = send(
         &app,
-        test::TestRequest::get().uri("/v1/schemes").insert_header(("origin", "https://council.example")).to_request(),
+        test::TestRequest::get()
+            .uri("/v1/schemes")
+            .insert_header(("origin", "https://council.example"))
+            .to_request(),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "https://council.example");
+    assert_eq!(
+        r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "https://council.example"
+    );
     let r = send(
         &app,
         test::TestRequest::default()
@@ -649,12 +911,25 @@ async fn a_configured_origin_is_allowed_and_others_are_not() {
     )
     .await;
     assert!(r.status.is_success(), "{}", r.status);
-    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "https://council.example");
-    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_METHODS).unwrap().to_str().unwrap().contains("POST"));
+    assert_eq!(
+        r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "https://council.example"
+    );
+    assert!(
+        r.headers
+            .get(header::ACCESS_CONTROL_ALLOW_METHODS)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
     // Another origin gets its answer without CORS headers: the browser withholds it.
     let r = send(
         &app,
-        test::TestRequest::get().uri("/v1/schemes").insert_header(("origin", "https://elsewhere.example")).to_request(),
+        test::TestRequest::get()
+            .uri("/v1/schemes")
+            .insert_header(("origin", "https://elsewhere.example"))
+            .to_request(),
     )
     .await;
     assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
@@ -669,10 +944,16 @@ async fn a_star_allows_any_origin() {
     let app = app!(config);
     let r = send(
         &app,
-        test::TestRequest::get().uri("/healthz").insert_header(("origin", "https://anyone.example")).to_request(),
+        test::TestRequest::get()
+            .uri("/healthz")
+            .insert_header(("origin", "https://anyone.example"))
+            .to_request(),
     )
     .await;
-    assert_eq!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "*");
+    assert_eq!(
+        r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "*"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,11 +974,18 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
     let mut documented: Vec<(String, String)> = paths
         .iter()
         .flat_map(|(p, ops)| {
-            ops.as_object().unwrap().keys().filter(|k| ["get", "post", "put", "delete", "patch", "head"].contains(&k.as_str())).map(move |m| (m.to_uppercase(), p.clone()))
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete", "patch", "head"].contains(&k.as_str()))
+                .map(move |m| (m.to_uppercase(), p.clone()))
         })
         .collect();
     documented.sort();
-    let mut served: Vec<(String, String)> = api::ROUTES.iter().map(|(m, p)| ((*m).to_string(), (*p).to_string())).collect();
+    let mut served: Vec<(String, String)> = api::ROUTES
+        .iter()
+        .map(|(m, p)| ((*m).to_string(), (*p).to_string()))
+        .collect();
     served.sort();
     assert_eq!(documented, served);
     // Every documented operation is really routed (none falls to the unknown-route or
@@ -710,7 +998,9 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
             .set_json(json!([]))
             .to_request();
         let r = send(&app, req).await;
-        let code = serde_json::from_slice::<Value>(&r.body).ok().and_then(|b| b["error"]["code"].as_str().map(str::to_string));
+        let code = serde_json::from_slice::<Value>(&r.body)
+            .ok()
+            .and_then(|b| b["error"]["code"].as_str().map(str::to_string));
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         if path != "/admin/reload" {
             // /admin/reload is off (404) without an admin token; tested below.
@@ -724,7 +1014,14 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
         let name = part.split('"').next().unwrap();
         assert!(schemas.contains_key(name), "missing schema {name}");
     }
-    for name in ["Answer", "Resolution", "SchemeAnswer", "ErrorBody", "LookupResponse", "BulkResponse"] {
+    for name in [
+        "Answer",
+        "Resolution",
+        "SchemeAnswer",
+        "ErrorBody",
+        "LookupResponse",
+        "BulkResponse",
+    ] {
         assert!(schemas.contains_key(name), "missing schema {name}");
     }
 }
@@ -759,7 +1056,10 @@ fn reload_request(token: Option<&str>) -> test::TestRequest {
 async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("geodata");
-    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"), &data);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"),
+        &data,
+    );
     // One changed byte: the checksum in the manifest no longer matches.
     let file = data.join(careband::load::POSTCODES_FILE);
     let mut bytes = std::fs::read(&file).unwrap();
@@ -772,18 +1072,43 @@ async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
         ..ServeConfig::default()
     };
     let app = test::init_service(api::app(state_with(config, DataSource::Dir(data)))).await;
-    send(&app, reload_request(None).to_request()).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
-    send(&app, reload_request(Some("wrong-token-0123456789")).to_request()).await.error(StatusCode::UNAUTHORIZED, "unauthorized");
-    let e = send(&app, reload_request(Some(TOKEN)).to_request()).await.error(StatusCode::INTERNAL_SERVER_ERROR, "reload_refused");
+    send(&app, reload_request(None).to_request())
+        .await
+        .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    send(
+        &app,
+        reload_request(Some("wrong-token-0123456789")).to_request(),
+    )
+    .await
+    .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let e = send(&app, reload_request(Some(TOKEN)).to_request())
+        .await
+        .error(StatusCode::INTERNAL_SERVER_ERROR, "reload_refused");
     assert!(e["message"].as_str().unwrap().contains("checksum"), "{e}");
 
-    let r = send(&app, test::TestRequest::get().uri("/v1/lookup?postcode=NR1%201AA&date=2019-06-01").to_request()).await;
+    let r = send(
+        &app,
+        test::TestRequest::get()
+            .uri("/v1/lookup?postcode=NR1%201AA&date=2019-06-01")
+            .to_request(),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json(), library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
-    let ready = send(&app, test::TestRequest::get().uri("/readyz").to_request()).await.json();
+    assert_eq!(
+        r.json(),
+        library(&Query::Postcode(NORWICH.into()), date("2019-06-01"))
+    );
+    let ready = send(&app, test::TestRequest::get().uri("/readyz").to_request())
+        .await
+        .json();
     assert_eq!(ready["dataset_version"], DATASET.version);
-    let metrics = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await.text();
-    assert!(metrics.contains(r#"careband_reloads_total{outcome="refused"} 1"#), "{metrics}");
+    let metrics = send(&app, test::TestRequest::get().uri("/metrics").to_request())
+        .await
+        .text();
+    assert!(
+        metrics.contains(r#"careband_reloads_total{outcome="refused"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[actix_web::test]
@@ -804,7 +1129,9 @@ async fn a_good_reload_is_served_and_reported() {
 #[actix_web::test]
 async fn reload_is_off_without_an_admin_token() {
     let app = app!();
-    send(&app, reload_request(Some(TOKEN)).to_request()).await.error(StatusCode::NOT_FOUND, "no_route");
+    send(&app, reload_request(Some(TOKEN)).to_request())
+        .await
+        .error(StatusCode::NOT_FOUND, "no_route");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -827,13 +1154,18 @@ async fn the_real_server_answers_over_http() {
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let r = client
-        .get(format!("{base}/v1/lookup?postcode=NR1%201AA&date=2019-06-01"))
+        .get(format!(
+            "{base}/v1/lookup?postcode=NR1%201AA&date=2019-06-01"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body, library(&Query::Postcode(NORWICH.into()), date("2019-06-01")));
+    assert_eq!(
+        body,
+        library(&Query::Postcode(NORWICH.into()), date("2019-06-01"))
+    );
     let r = client
         .post(format!("{base}/v1/lookup"))
         .json(&json!([{"postcode": NORWICH}, {"postcode": "nonsense!"}]))

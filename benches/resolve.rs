@@ -1,0 +1,89 @@
+//! Resolve benchmarks on the real embedded data (Norfolk and Bristol), plus the index build and
+//! query on a deterministic synthetic grid.
+//!
+//! Inputs are deterministic: every 97th postcode of the table (no RNG), so runs are comparable.
+use std::hint::black_box;
+
+use careband::coord::LonLat;
+use careband::geo_index::PointIndex;
+use careband::load::{DataSource, load};
+use careband::lookup::{Query, lookup};
+use careband::resolve::resolve;
+use chrono::NaiveDate;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn real_data(c: &mut Criterion) {
+    let ds = load(&DataSource::Embedded).expect("embedded dataset loads");
+    let date = NaiveDate::from_ymd_opt(2019, 6, 1).expect("valid date");
+    let norfolk: Vec<(String, LonLat)> = ds
+        .postcodes
+        .records()
+        .iter()
+        .filter(|r| r.county.as_deref() == Some("E10000020"))
+        .step_by(97)
+        .filter_map(|r| Some((r.postcode.to_string(), r.position?)))
+        .collect();
+    let queries: Vec<Query> = norfolk
+        .iter()
+        .map(|(p, _)| Query::Postcode(p.clone()))
+        .collect();
+    let points: Vec<LonLat> = norfolk.iter().map(|(_, p)| *p).collect();
+
+    let mut i = 0;
+    c.bench_function(
+        "resolve by postcode (Norfolk postcodes, text in, answer out)",
+        |b| {
+            b.iter(|| {
+                i = (i + 1) % queries.len();
+                black_box(lookup(&ds, black_box(&queries[i]), date).is_ok())
+            });
+        },
+    );
+    let mut j = 0;
+    c.bench_function("resolve by point (Norfolk postcode positions)", |b| {
+        b.iter(|| {
+            j = (j + 1) % points.len();
+            black_box(resolve(&ds, black_box(points[j]), date).covered)
+        });
+    });
+    let outside = LonLat::new(-0.1276, 51.5072).expect("London is a valid point");
+    c.bench_function("resolve by point outside every scheme (London)", |b| {
+        b.iter(|| black_box(resolve(&ds, black_box(outside), date).covered));
+    });
+    let mut group = c.benchmark_group("load");
+    group.sample_size(10);
+    group.bench_function("load and index the embedded dataset", |b| {
+        b.iter(|| black_box(load(&DataSource::Embedded).map(|d| d.postcodes.len()).ok()));
+    });
+    group.finish();
+}
+
+fn synthetic_grid(c: &mut Criterion) {
+    // 100 x 100 centres on a regular lon/lat grid over East Anglia: no RNG.
+    let grid: Vec<(LonLat, u32)> = (0..100u32)
+        .flat_map(|i| {
+            (0..100u32).map(move |j| {
+                let p = LonLat::new(0.0 + f64::from(i) * 0.02, 52.0 + f64::from(j) * 0.012)
+                    .expect("grid points are valid");
+                (p, i * 100 + j)
+            })
+        })
+        .collect();
+    c.bench_function("build point index (10k grid centres)", |b| {
+        b.iter(|| PointIndex::build(black_box(grid.clone())).len());
+    });
+    let idx = PointIndex::build(grid);
+    let q = LonLat::new(1.013, 52.607).expect("valid point");
+    c.bench_function("nearest centre (10k grid, all accepted)", |b| {
+        b.iter(|| idx.nearest(black_box(q), |_| true).map(|n| n.distance_m));
+    });
+    c.bench_function("nearest centre (10k grid, 9 in 10 rejected)", |b| {
+        b.iter(|| {
+            idx.nearest(black_box(q), |id| id % 10 == 0)
+                .map(|n| n.distance_m)
+        });
+    });
+}
+
+criterion_group!(benches, real_data, synthetic_grid);
+criterion_main!(benches);

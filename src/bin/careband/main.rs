@@ -1,0 +1,202 @@
+//! The `careband` command line: thin wiring over the library.
+//!
+//! Exit codes: 0 answered; 1 not found or outside coverage; 2 bad input or any other error.
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use careband::dataset::Dataset;
+use careband::load::{DataSource, load};
+use careband::lookup::{Answer, Query, lookup};
+
+mod render;
+mod serve;
+
+/// Home-care price bands, zones and providers for any postcode or point, with the evidence.
+#[derive(Parser)]
+#[command(
+    name = "careband",
+    version,
+    about,
+    after_help = "Exit codes:\n  0  answered\n  1  not found, or outside every scheme's coverage\n  2  bad input, or any other error"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Data directory laid out like geodata/ [default: the copy embedded in the binary].
+    #[arg(long, env = "CAREBAND_DATA", global = true)]
+    data: Option<PathBuf>,
+}
+
+impl DataArgs {
+    fn source(&self) -> DataSource {
+        self.data
+            .clone()
+            .map_or(DataSource::Embedded, DataSource::Dir)
+    }
+
+    fn load(&self) -> anyhow::Result<Dataset> {
+        let source = self.source();
+        load(&source).with_context(|| format!("cannot load the dataset ({source:?})"))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Band, rate and evidence for a postcode, a "lat,lon" point or a BNG point.
+    #[command(
+        after_help = "Examples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n\nExit codes: 0 answered; 1 not found or outside coverage; 2 bad input or error."
+    )]
+    Lookup {
+        /// A postcode (any case and spacing; a district `NR1` or sector `NR1 1` gives a
+        /// summary) or a WGS84 point as "lat,lon".
+        #[arg(num_args = 0.., value_name = "POSTCODE | LAT,LON")]
+        query: Vec<String>,
+        /// BNG easting in metres (with --northing) instead of a query.
+        #[arg(long, requires = "northing", conflicts_with = "query")]
+        easting: Option<f64>,
+        /// BNG northing in metres (with --easting).
+        #[arg(long, requires = "easting")]
+        northing: Option<f64>,
+        /// Date the answer is for (rates and open surgeries on that day) [default: today].
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+        /// Print the full answer as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List the loaded schemes with their layers, versions and rate periods.
+    Schemes {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Serve the HTTP API (JSON) on 127.0.0.1:8080; see GET /openapi.json.
+    Serve(serve::ServeArgs),
+    /// Build geodata/ from the open data files (for maintainers; see geodata/README.md).
+    Import {
+        /// Folder holding the NHS / ONS / OS open data files.
+        #[arg(long, default_value = "../shared/opendata")]
+        opendata: PathBuf,
+        /// Folder to write the compact dataset into.
+        #[arg(long, default_value = "geodata")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("careband: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Lookup {
+            query,
+            easting,
+            northing,
+            date,
+            json,
+            data,
+        } => {
+            let q = match (easting, northing) {
+                (Some(easting), Some(northing)) => Query::Bng { easting, northing },
+                _ if query.is_empty() => {
+                    anyhow::bail!(
+                        "give a postcode, a \"lat,lon\" point, or --easting and --northing"
+                    )
+                }
+                _ => parse_query(&query.join(" ")),
+            };
+            let ds = data.load()?;
+            let date = date.unwrap_or_else(today);
+            let out = &mut std::io::stdout().lock();
+            match lookup(&ds, &q, date) {
+                Ok(answer) => {
+                    let covered = match &answer {
+                        Answer::Point(p) => p.resolution.covered,
+                        Answer::Area(a) => a.outside_coverage < a.postcodes,
+                    };
+                    if json {
+                        serde_json::to_writer_pretty(&mut *out, &answer)?;
+                        writeln!(out)?;
+                    } else {
+                        render::answer(out, &answer)?;
+                    }
+                    Ok(if covered {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
+                }
+                Err(e) => {
+                    if json {
+                        serde_json::to_writer_pretty(&mut *out, &render::error_json(&e))?;
+                        writeln!(out)?;
+                    }
+                    eprintln!("careband: {e}");
+                    Ok(ExitCode::from(if e.is_not_found() { 1 } else { 2 }))
+                }
+            }
+        }
+        Command::Schemes { json, data } => {
+            let ds = data.load()?;
+            let out = &mut std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut *out, &render::schemes_json(&ds))?;
+                writeln!(out)?;
+            } else {
+                render::schemes(out, &ds)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve::run(args),
+        Command::Import { opendata, out } => {
+            let report = careband::import::run(&careband::import::ImportOptions { opendata, out })
+                .context("import failed")?;
+            for line in report.lines {
+                eprintln!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// "lat,lon" (two numbers and a comma) is a point; anything else is postcode text.
+fn parse_query(text: &str) -> Query {
+    if let Some((a, b)) = text.split_once(',')
+        && let (Ok(lat), Ok(lon)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>())
+    {
+        return Query::Point { lat, lon };
+    }
+    Query::Postcode(text.to_string())
+}

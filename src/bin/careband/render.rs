@@ -1,0 +1,253 @@
+//! Human-readable and JSON rendering of answers for the terminal.
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use careband::coord::metres_to_miles;
+use careband::dataset::Dataset;
+use careband::geo_index::PolygonMatch;
+use careband::lookup::{Answer, AreaSummary, LookupError, PointAnswer};
+use careband::resolve::{RateKind, SchemeAnswer};
+
+pub fn answer(out: &mut impl Write, a: &Answer) -> io::Result<()> {
+    match a {
+        Answer::Point(p) => point(out, p),
+        Answer::Area(s) => area(out, s),
+    }
+}
+
+fn point(out: &mut impl Write, p: &PointAnswer) -> io::Result<()> {
+    let r = &p.resolution;
+    match &p.postcode {
+        Some(pc) if pc.terminated => writeln!(
+            out,
+            "{}  (TERMINATED postcode: answered from its last known position {:.6}, {:.6})",
+            pc.postcode, r.point.lat, r.point.lon
+        )?,
+        Some(pc) => writeln!(
+            out,
+            "{}  (live postcode at {:.6}, {:.6})",
+            pc.postcode, r.point.lat, r.point.lon
+        )?,
+        None => writeln!(
+            out,
+            "{}  (point {:.6}, {:.6})",
+            p.query, r.point.lat, r.point.lon
+        )?,
+    }
+    writeln!(out, "date {}, dataset {}", r.date, r.dataset_version)?;
+    if !r.covered {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "OUTSIDE COVERAGE: {}",
+            r.outside_reason
+                .as_deref()
+                .unwrap_or("no scheme covers this point")
+        )?;
+    }
+    for s in &r.schemes {
+        writeln!(out)?;
+        scheme(out, s)?;
+    }
+    Ok(())
+}
+
+fn region_text(how: &PolygonMatch) -> String {
+    match how {
+        PolygonMatch::Covered => "inside".into(),
+        PolygonMatch::WithinTolerance { distance_m } => {
+            format!(
+                "{distance_m:.0} m outside the boundary line, within the scheme's edge tolerance"
+            )
+        }
+    }
+}
+
+fn scheme(out: &mut impl Write, s: &SchemeAnswer) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} (scheme {} v{}){}",
+        s.name,
+        s.scheme,
+        s.scheme_version,
+        if s.illustrative {
+            "  [ILLUSTRATIVE]"
+        } else {
+            ""
+        }
+    )?;
+    writeln!(
+        out,
+        "  region         {} ({}), {}",
+        s.region.name,
+        s.region.id,
+        region_text(&s.region.how)
+    )?;
+    match &s.rate {
+        Some(rate) => writeln!(
+            out,
+            "  rate           {} {:.2}/hour ({}, from {})",
+            rate.currency, rate.hourly, rate.name, rate.effective_from
+        )?,
+        None => writeln!(out, "  rate           none in force on this date")?,
+    }
+    if let Some(b) = &s.banding {
+        match &b.banded_region {
+            Some(m) => writeln!(
+                out,
+                "  banded region  {}: inside {} ({})",
+                b.region_name, m.name, m.id
+            )?,
+            None => writeln!(out, "  banded region  outside {}", b.region_name)?,
+        }
+        if let Some(band) = &b.band {
+            let range = match band.to_miles {
+                Some(to) => format!("{}-{} miles", band.from_miles, to),
+                None => format!("{}+ miles", band.from_miles),
+            };
+            writeln!(out, "  band           {} ({range})", band.name)?;
+        }
+        if let (Some(c), Some(d)) = (&b.nearest_centre, b.distance_m) {
+            writeln!(
+                out,
+                "  nearest centre {} {} ({}), {:.2} miles ({:.0} m)",
+                c.code,
+                c.name,
+                c.postcode,
+                metres_to_miles(d),
+                d
+            )?;
+        }
+        if let Some(m) = &b.margin {
+            writeln!(
+                out,
+                "  margin         {:.2} miles ({:.0} m) from the {}-mile line ({} on the other side){}",
+                m.margin_miles,
+                m.margin_m,
+                m.threshold_miles,
+                m.other_band,
+                if b.near_threshold {
+                    "  NEAR A BAND EDGE"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        writeln!(out, "  distance       {}", b.distance_method)?;
+    }
+    if let Some(rate) = &s.rate {
+        let why = if rate.kind == RateKind::Standard {
+            "why (spot)"
+        } else {
+            "why"
+        };
+        writeln!(out, "  {why:<14} {}", rate.reason)?;
+    }
+    Ok(())
+}
+
+fn area(out: &mut impl Write, s: &AreaSummary) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} (postcode {}: {} live postcodes), date {}, dataset {}",
+        s.query, s.level, s.postcodes, s.date, s.dataset_version
+    )?;
+    writeln!(out, "{}", s.verdict)?;
+    for sc in &s.schemes {
+        writeln!(out, "  scheme {} ({} postcodes)", sc.scheme, sc.postcodes)?;
+        for (k, n) in &sc.outcomes {
+            writeln!(out, "    {n:>6}  {k}")?;
+        }
+    }
+    if s.outside_coverage > 0 {
+        writeln!(out, "  {:>8}  outside coverage", s.outside_coverage)?;
+    }
+    Ok(())
+}
+
+pub fn error_json(e: &LookupError) -> Value {
+    let (code, extra) = match e {
+        LookupError::BadPostcode(_) => ("bad_postcode", Value::Null),
+        LookupError::UnknownPostcode { suggestions, .. } => {
+            ("postcode_not_found", json!({ "suggestions": suggestions }))
+        }
+        LookupError::NoPosition { .. } => ("postcode_without_position", Value::Null),
+        LookupError::UnknownArea(_) => ("area_not_found", Value::Null),
+        LookupError::BadCoordinate(_) => ("bad_coordinate", Value::Null),
+        _ => ("lookup_failed", Value::Null),
+    };
+    let mut err = json!({ "code": code, "message": e.to_string() });
+    if let (Value::Object(m), Value::Object(x)) = (&mut err, extra) {
+        m.extend(x);
+    }
+    json!({ "error": err })
+}
+
+pub fn schemes_json(ds: &Dataset) -> Value {
+    json!({
+        "dataset_version": ds.version,
+        "origin": ds.origin,
+        "schemes": ds.schemes.iter().map(|s| json!({
+            "id": s.scheme.id,
+            "name": s.scheme.name,
+            "version": s.scheme.version,
+            "illustrative": s.scheme.illustrative,
+            "layers": s.scheme.layers.iter().map(|l| json!({
+                "id": l.id, "description": l.description, "file": l.file,
+                "features": s.layer(&l.id).map_or(0, |x| x.index.len()),
+                "illustrative": l.illustrative,
+            })).collect::<Vec<_>>(),
+            "centres": s.centres.as_ref().map(careband::geo_index::PointIndex::len),
+            "rates": s.scheme.rates,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn schemes(out: &mut impl Write, ds: &Dataset) -> io::Result<()> {
+    writeln!(out, "dataset {} ({})", ds.version, ds.origin)?;
+    for s in &ds.schemes {
+        let sc = &s.scheme;
+        writeln!(
+            out,
+            "\n{}  {} v{}{}",
+            sc.id,
+            sc.name,
+            sc.version,
+            if sc.illustrative {
+                "  [ILLUSTRATIVE]"
+            } else {
+                ""
+            }
+        )?;
+        for l in &sc.layers {
+            writeln!(
+                out,
+                "  layer {:<12} {:>4} features  {}",
+                l.id,
+                s.layer(&l.id).map_or(0, |x| x.index.len()),
+                l.description
+            )?;
+        }
+        if let Some(c) = &s.centres {
+            writeln!(out, "  centres      {:>6}", c.len())?;
+        }
+        for r in &sc.rates {
+            let bands: Vec<String> = r.band_hourly.iter().map(|v| format!("{v:.2}")).collect();
+            writeln!(
+                out,
+                "  rates from {}{}: {} {}{}",
+                r.from,
+                r.to.map(|t| format!(" to {t}")).unwrap_or_default(),
+                if bands.is_empty() {
+                    String::new()
+                } else {
+                    format!("bands {} /", bands.join(" / "))
+                },
+                r.standard_name,
+                format_args!(" {:.2}", r.standard_hourly)
+            )?;
+        }
+    }
+    Ok(())
+}

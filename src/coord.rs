@@ -1,0 +1,193 @@
+//! Validated coordinates and the distance rules used everywhere else.
+//!
+//! Pure: no I/O, no projection library. A [`LonLat`] can only be built through
+//! [`LonLat::new`], which rejects NaN, infinities and out-of-range values, so every later stage
+//! can trust its input.
+
+use geo::{Distance, Geodesic, Point};
+
+/// Metres in one international mile (exact by definition).
+pub const METRES_PER_MILE: f64 = 1609.344;
+
+/// How distances are measured, as reported in every answer.
+pub const DISTANCE_METHOD: &str = "geodesic on the WGS84 ellipsoid (Karney 2013), straight line";
+
+/// A WGS84 position, longitude first (`x = lon`, `y = lat`), in decimal degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonLat {
+    lon: f64,
+    lat: f64,
+}
+
+/// Why a coordinate was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoordError {
+    /// The value is NaN or infinite.
+    #[error("{axis} must be a finite number, got {value}")]
+    NotFinite {
+        /// `lat`, `lon`, `easting` or `northing`.
+        axis: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+    /// The value is outside the valid range for its axis.
+    #[error("{axis} {value} is out of range ({min} to {max})")]
+    OutOfRange {
+        /// `lat`, `lon`, `easting` or `northing`.
+        axis: &'static str,
+        /// The offending value.
+        value: f64,
+        /// Smallest allowed value.
+        min: f64,
+        /// Largest allowed value.
+        max: f64,
+    },
+}
+
+fn check(axis: &'static str, value: f64, min: f64, max: f64) -> Result<f64, CoordError> {
+    if !value.is_finite() {
+        return Err(CoordError::NotFinite { axis, value });
+    }
+    if !(min..=max).contains(&value) {
+        return Err(CoordError::OutOfRange {
+            axis,
+            value,
+            min,
+            max,
+        });
+    }
+    Ok(value)
+}
+
+impl LonLat {
+    /// A checked WGS84 position.
+    ///
+    /// # Errors
+    /// [`CoordError`] when either value is not finite or is outside -180..=180 (lon) or
+    /// -90..=90 (lat).
+    ///
+    /// ```
+    /// # use careband::coord::LonLat;
+    /// assert!(LonLat::new(1.2931, 52.6309).is_ok());
+    /// assert!(LonLat::new(f64::NAN, 52.0).is_err());
+    /// assert!(LonLat::new(1.0, 91.0).is_err());
+    /// ```
+    pub fn new(lon: f64, lat: f64) -> Result<Self, CoordError> {
+        Ok(Self {
+            lon: check("lon", lon, -180.0, 180.0)?,
+            lat: check("lat", lat, -90.0, 90.0)?,
+        })
+    }
+
+    /// Longitude in degrees.
+    #[must_use]
+    pub fn lon(self) -> f64 {
+        self.lon
+    }
+
+    /// Latitude in degrees.
+    #[must_use]
+    pub fn lat(self) -> f64 {
+        self.lat
+    }
+
+    /// As a `geo` point (`x = lon`, `y = lat`).
+    #[must_use]
+    pub fn point(self) -> Point<f64> {
+        Point::new(self.lon, self.lat)
+    }
+
+    /// Geodesic distance to `other` on the WGS84 ellipsoid, in metres.
+    #[must_use]
+    pub fn distance_m(self, other: LonLat) -> f64 {
+        Geodesic.distance(self.point(), other.point())
+    }
+
+    /// The point as a unit vector on the sphere, for chord-distance indexing.
+    #[must_use]
+    pub(crate) fn unit_vector(self) -> [f64; 3] {
+        let (lat, lon) = (self.lat.to_radians(), self.lon.to_radians());
+        [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+    }
+}
+
+/// A British National Grid (EPSG:27700) position in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bng {
+    easting: f64,
+    northing: f64,
+}
+
+impl Bng {
+    /// A checked BNG position: easting 0..=800 000 m, northing 0..=1 400 000 m (the grid's
+    /// extent around Great Britain).
+    ///
+    /// # Errors
+    /// [`CoordError`] for non-finite or out-of-grid values.
+    pub fn new(easting: f64, northing: f64) -> Result<Self, CoordError> {
+        Ok(Self {
+            easting: check("easting", easting, 0.0, 800_000.0)?,
+            northing: check("northing", northing, 0.0, 1_400_000.0)?,
+        })
+    }
+
+    /// Easting in metres.
+    #[must_use]
+    pub fn easting(self) -> f64 {
+        self.easting
+    }
+
+    /// Northing in metres.
+    #[must_use]
+    pub fn northing(self) -> f64 {
+        self.northing
+    }
+}
+
+/// Metres to miles.
+#[must_use]
+pub fn metres_to_miles(m: f64) -> f64 {
+    m / METRES_PER_MILE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn nan_and_infinite_coordinates_are_refused() {
+        assert!(matches!(
+            LonLat::new(f64::NAN, 52.0),
+            Err(CoordError::NotFinite { axis: "lon", .. })
+        ));
+        assert!(matches!(
+            LonLat::new(1.0, f64::INFINITY),
+            Err(CoordError::NotFinite { axis: "lat", .. })
+        ));
+    }
+
+    #[test]
+    fn out_of_range_coordinates_are_refused() {
+        assert!(LonLat::new(180.5, 0.0).is_err());
+        assert!(LonLat::new(0.0, -90.01).is_err());
+        assert!(LonLat::new(-180.0, 90.0).is_ok());
+        assert!(Bng::new(-1.0, 0.0).is_err());
+        assert!(Bng::new(624_073.0, 308_352.0).is_ok());
+    }
+
+    #[test]
+    fn one_degree_of_latitude_near_norwich_is_about_111_3_km() {
+        // Independent figure: the WGS84 meridian arc length per degree at 52.5 N is 111.26 km.
+        let a = LonLat::new(1.3, 52.0).unwrap();
+        let b = LonLat::new(1.3, 53.0).unwrap();
+        assert_relative_eq!(a.distance_m(b), 111_263.0, max_relative = 1e-3);
+    }
+
+    #[test]
+    fn three_miles_is_4828_metres() {
+        assert_relative_eq!(3.0 * METRES_PER_MILE, 4828.032);
+        assert_relative_eq!(metres_to_miles(4828.032), 3.0);
+    }
+}

@@ -1,0 +1,494 @@
+//! Read-only spatial indexes over WGS84 data: nearest centre and covering polygons.
+//!
+//! Pure: `geo` and `rstar` only; no files, no HTTP, no projection library. Both indexes are
+//! built once at load and then shared read-only between threads.
+//!
+//! - [`PointIndex`] answers "which accepted centre is nearest, and how far (geodesic metres)".
+//!   It indexes unit vectors on the sphere (chord distance is monotonic in great-circle
+//!   distance, so no projection is needed anywhere on Earth), then re-ranks the few candidates
+//!   that could win by the exact ellipsoidal (Karney) distance.
+//! - [`PolygonIndex`] answers "which polygons cover this point". A point on a polygon's boundary
+//!   is covered (so a point on a shared border belongs to both neighbours); a point in a hole
+//!   is not. Candidates come from an R-tree of bounding boxes, then an interval-tree
+//!   containment test and an R-tree of boundary segments decide exactly.
+
+use geo::indexed::IntervalTreeMultiPolygon;
+use geo::orient::{Direction, Orient};
+use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, PointDistance, RTree};
+
+use crate::coord::LonLat;
+
+/// Mean Earth radius (IUGG), metres: converts chord length to an approximate arc length.
+const MEAN_EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// The sphere-to-ellipsoid distance ratio stays within about 0.56% of 1 for any pair of
+/// points; candidates whose spherical distance exceeds the best exact distance by more than
+/// this factor cannot be nearer on the ellipsoid.
+const SPHERE_ELLIPSOID_SLACK: f64 = 1.01;
+
+type PointEntry = GeomWithData<[f64; 3], u32>;
+
+/// Points with payloads, indexed for nearest-neighbour queries by geodesic distance.
+pub struct PointIndex<T> {
+    tree: RTree<PointEntry>,
+    positions: Vec<LonLat>,
+    items: Vec<T>,
+}
+
+/// The answer of [`PointIndex::nearest`].
+#[derive(Debug)]
+pub struct Nearest<'a, T> {
+    /// The winning item.
+    pub item: &'a T,
+    /// Its position.
+    pub position: LonLat,
+    /// Geodesic distance from the query point, metres.
+    pub distance_m: f64,
+}
+
+impl<T> PointIndex<T> {
+    /// Builds the index.
+    ///
+    /// # Runtime
+    /// `O(n log n)` (rstar bulk load).
+    ///
+    /// # Panics
+    /// Never for fewer than 2^32 items; more than that is refused with a panic because ids are
+    /// stored as `u32`.
+    #[must_use]
+    pub fn build(entries: Vec<(LonLat, T)>) -> Self {
+        let mut positions = Vec::with_capacity(entries.len());
+        let mut items = Vec::with_capacity(entries.len());
+        let mut tree_entries = Vec::with_capacity(entries.len());
+        for (i, (p, item)) in entries.into_iter().enumerate() {
+            let id = u32::try_from(i).expect("fewer than 2^32 centres");
+            tree_entries.push(GeomWithData::new(p.unit_vector(), id));
+            positions.push(p);
+            items.push(item);
+        }
+        Self {
+            tree: RTree::bulk_load(tree_entries),
+            positions,
+            items,
+        }
+    }
+
+    /// Number of points.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the index holds no points.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// All items with their positions, in build order.
+    pub fn iter(&self) -> impl Iterator<Item = (LonLat, &T)> {
+        self.positions.iter().copied().zip(self.items.iter())
+    }
+
+    /// The nearest item that `accept` allows, by geodesic distance. Ties (equal distance to
+    /// the millimetre) go to the item built first, so answers are deterministic.
+    ///
+    /// Returns `None` when no accepted item exists.
+    ///
+    /// ```
+    /// # use careband::{coord::LonLat, geo_index::PointIndex};
+    /// let idx = PointIndex::build(vec![
+    ///     (LonLat::new(1.30, 52.63).unwrap(), "norwich"),
+    ///     (LonLat::new(1.10, 52.57).unwrap(), "wymondham"),
+    /// ]);
+    /// let q = LonLat::new(1.12, 52.58).unwrap();
+    /// assert_eq!(*idx.nearest(q, |_| true).unwrap().item, "wymondham");
+    /// assert_eq!(*idx.nearest(q, |c| *c != "wymondham").unwrap().item, "norwich");
+    /// assert!(idx.nearest(q, |_| false).is_none());
+    /// ```
+    pub fn nearest(&self, at: LonLat, accept: impl Fn(&T) -> bool) -> Option<Nearest<'_, T>> {
+        let mut best: Option<(f64, usize)> = None;
+        for (entry, chord_2) in self
+            .tree
+            .nearest_neighbor_iter_with_distance_2(&at.unit_vector())
+        {
+            let i = entry.data as usize;
+            if let Some((best_m, _)) = best {
+                if spherical_m(chord_2) > best_m * SPHERE_ELLIPSOID_SLACK + 0.01 {
+                    break;
+                }
+            }
+            if !accept(&self.items[i]) {
+                continue;
+            }
+            let d = at.distance_m(self.positions[i]);
+            let better = match best {
+                None => true,
+                Some((best_m, best_i)) => {
+                    d < best_m - 0.0005 || (d <= best_m + 0.0005 && i < best_i)
+                }
+            };
+            if better {
+                best = Some((d, i));
+            }
+        }
+        best.map(|(distance_m, i)| Nearest {
+            item: &self.items[i],
+            position: self.positions[i],
+            distance_m,
+        })
+    }
+}
+
+/// Great-circle distance on the mean sphere for a squared chord of the unit sphere.
+fn spherical_m(chord_2: f64) -> f64 {
+    2.0 * (chord_2.sqrt() / 2.0).min(1.0).asin() * MEAN_EARTH_RADIUS_M
+}
+
+type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+type SegmentEntry = GeomWithData<rstar::primitives::Line<[f64; 2]>, ()>;
+
+struct IndexedShape {
+    shape: MultiPolygon<f64>,
+    interior: IntervalTreeMultiPolygon<f64>,
+    boundary: RTree<SegmentEntry>,
+}
+
+/// How a polygon matched a point.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolygonMatch {
+    /// The point is inside the polygon or on its boundary.
+    Covered,
+    /// The point is outside, but within the stated tolerance of the boundary.
+    WithinTolerance {
+        /// Distance from the point to the polygon boundary, metres.
+        distance_m: f64,
+    },
+}
+
+/// Polygons with payloads, indexed for point queries.
+pub struct PolygonIndex<A> {
+    tree: RTree<BoxEntry>,
+    shapes: Vec<IndexedShape>,
+    areas: Vec<A>,
+}
+
+impl<A> PolygonIndex<A> {
+    /// Builds the index. Shapes with no coordinates are skipped (they can cover nothing).
+    ///
+    /// # Runtime
+    /// `O(v log v)` in the total number of vertices `v`.
+    #[must_use]
+    pub fn build(entries: Vec<(MultiPolygon<f64>, A)>) -> Self {
+        let mut tree_entries = Vec::new();
+        let mut shapes = Vec::new();
+        let mut areas = Vec::new();
+        for (shape, area) in entries {
+            // The interval tree counts winding numbers, so holes must wind against their
+            // exterior; source files do not promise any orientation.
+            let shape = shape.orient(Direction::Default);
+            let Some(rect) = shape.bounding_rect() else {
+                continue;
+            };
+            let id = u32::try_from(shapes.len()).expect("fewer than 2^32 polygons");
+            let min = rect.min();
+            let max = rect.max();
+            tree_entries.push(GeomWithData::new(
+                Rectangle::from_corners([min.x, min.y], [max.x, max.y]),
+                id,
+            ));
+            let segments = shape
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .flat_map(geo::LineString::lines)
+                .map(|l| {
+                    GeomWithData::new(
+                        rstar::primitives::Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
+                        (),
+                    )
+                })
+                .collect();
+            shapes.push(IndexedShape {
+                interior: IntervalTreeMultiPolygon::new(&shape),
+                boundary: RTree::bulk_load(segments),
+                shape,
+            });
+            areas.push(area);
+        }
+        Self {
+            tree: RTree::bulk_load(tree_entries),
+            shapes,
+            areas,
+        }
+    }
+
+    /// Number of polygons.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    /// Whether the index holds no polygons.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    /// The polygon and payload at `i` (build order, after skipping empty shapes).
+    #[must_use]
+    pub fn get(&self, i: usize) -> Option<(&MultiPolygon<f64>, &A)> {
+        Some((&self.shapes.get(i)?.shape, self.areas.get(i)?))
+    }
+
+    /// All polygons with payloads, in build order.
+    pub fn iter(&self) -> impl Iterator<Item = (&MultiPolygon<f64>, &A)> {
+        self.shapes.iter().map(|s| &s.shape).zip(self.areas.iter())
+    }
+
+    /// Indexes of the polygons covering `at` (boundary included, holes excluded), ascending.
+    ///
+    /// ```
+    /// # use careband::{coord::LonLat, geo_index::PolygonIndex};
+    /// use geo::wkt;
+    /// let idx = PolygonIndex::build(vec![
+    ///     (wkt!(MULTIPOLYGON(((0. 0.,1. 0.,1. 1.,0. 1.,0. 0.)))), "left"),
+    ///     (wkt!(MULTIPOLYGON(((1. 0.,2. 0.,2. 1.,1. 1.,1. 0.)))), "right"),
+    /// ]);
+    /// let on_border = LonLat::new(1.0, 0.5).unwrap();
+    /// assert_eq!(idx.covering(on_border), vec![0, 1]);
+    /// ```
+    #[must_use]
+    pub fn covering(&self, at: LonLat) -> Vec<usize> {
+        let p = [at.lon(), at.lat()];
+        let c = Coord {
+            x: at.lon(),
+            y: at.lat(),
+        };
+        let mut hits: Vec<usize> = self
+            .tree
+            .locate_all_at_point(&p)
+            .map(|e| e.data as usize)
+            .filter(|&i| {
+                let s = &self.shapes[i];
+                s.interior.contains(&c) || on_boundary(&s.boundary, c)
+            })
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+
+    /// Polygons whose boundary lies within `tolerance_m` of `at` although they do not cover it,
+    /// nearest first, with the distance in metres.
+    ///
+    /// Distances use a local equirectangular approximation around `at` (error well under 1%
+    /// at the tolerances this is meant for, a few hundred metres).
+    #[must_use]
+    pub fn near(&self, at: LonLat, tolerance_m: f64) -> Vec<(usize, f64)> {
+        if !(tolerance_m > 0.0) {
+            return Vec::new();
+        }
+        let metres_per_deg_lat = 111_195.0;
+        let cos_lat = at.lat().to_radians().cos().max(1e-6);
+        let dlat = tolerance_m / metres_per_deg_lat;
+        let dlon = dlat / cos_lat;
+        let window = AABB::from_corners(
+            [at.lon() - dlon, at.lat() - dlat],
+            [at.lon() + dlon, at.lat() + dlat],
+        );
+        let to_local = |x: f64, y: f64| {
+            [
+                (x - at.lon()) * cos_lat * metres_per_deg_lat,
+                (y - at.lat()) * metres_per_deg_lat,
+            ]
+        };
+        let mut out: Vec<(usize, f64)> = self
+            .tree
+            .locate_in_envelope_intersecting(&window)
+            .filter_map(|e| {
+                let i = e.data as usize;
+                let s = &self.shapes[i];
+                let c = Coord {
+                    x: at.lon(),
+                    y: at.lat(),
+                };
+                if s.interior.contains(&c) || on_boundary(&s.boundary, c) {
+                    return None;
+                }
+                let d2 = s
+                    .boundary
+                    .locate_in_envelope_intersecting(&window)
+                    .map(|seg| {
+                        let a = seg.geom().from;
+                        let b = seg.geom().to;
+                        let local = rstar::primitives::Line::new(
+                            to_local(a[0], a[1]),
+                            to_local(b[0], b[1]),
+                        );
+                        local.distance_2(&[0.0, 0.0])
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                let d = d2.sqrt();
+                (d <= tolerance_m).then_some((i, d))
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out
+    }
+}
+
+fn on_boundary(boundary: &RTree<SegmentEntry>, c: Coord<f64>) -> bool {
+    let p = [c.x, c.y];
+    boundary
+        .locate_in_envelope_intersecting(&AABB::from_point(p))
+        .any(|seg| {
+            let g = seg.geom();
+            let line = Line::new(
+                Coord {
+                    x: g.from[0],
+                    y: g.from[1],
+                },
+                Coord {
+                    x: g.to[0],
+                    y: g.to[1],
+                },
+            );
+            line.intersects(&c)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use geo::wkt;
+
+    fn ll(lon: f64, lat: f64) -> LonLat {
+        LonLat::new(lon, lat).unwrap()
+    }
+
+    /// Two unit squares sharing the edge x = 1; the left one has a hole (0.4..0.6)^2; an
+    /// L-shaped polygon whose bounding box contains (2.75, 0.75) but whose shape does not.
+    fn squares() -> PolygonIndex<&'static str> {
+        PolygonIndex::build(vec![
+            (
+                wkt!(MULTIPOLYGON(((0. 0.,1. 0.,1. 1.,0. 1.,0. 0.),(0.4 0.4,0.6 0.4,0.6 0.6,0.4 0.6,0.4 0.4)))),
+                "left",
+            ),
+            (
+                wkt!(MULTIPOLYGON(((1. 0.,2. 0.,2. 1.,1. 1.,1. 0.)))),
+                "right",
+            ),
+            (
+                wkt!(MULTIPOLYGON(((2.0 0.,3. 0.,3. 0.5,2.5 0.5,2.5 1.,2. 1.,2. 0.)))),
+                "ell",
+            ),
+        ])
+    }
+
+    #[test]
+    fn a_point_on_a_shared_border_is_covered_by_both_neighbours() {
+        assert_eq!(squares().covering(ll(1.0, 0.5)), vec![0, 1]);
+    }
+
+    #[test]
+    fn a_point_on_a_corner_vertex_is_covered() {
+        assert_eq!(squares().covering(ll(0.0, 0.0)), vec![0]);
+    }
+
+    #[test]
+    fn a_point_in_a_hole_is_not_covered_but_its_edge_is() {
+        let idx = squares();
+        assert!(idx.covering(ll(0.5, 0.5)).is_empty());
+        assert_eq!(idx.covering(ll(0.4, 0.5)), vec![0]);
+    }
+
+    #[test]
+    fn a_point_inside_the_bounding_box_but_outside_the_shape_is_not_covered() {
+        assert!(squares().covering(ll(2.75, 0.75)).is_empty());
+        assert_eq!(squares().covering(ll(2.25, 0.75)), vec![2]);
+    }
+
+    #[test]
+    fn an_empty_polygon_index_covers_nothing() {
+        let idx: PolygonIndex<()> = PolygonIndex::build(vec![]);
+        assert!(idx.is_empty());
+        assert!(idx.covering(ll(0.0, 0.0)).is_empty());
+        assert!(idx.near(ll(0.0, 0.0), 1000.0).is_empty());
+    }
+
+    #[test]
+    fn near_finds_a_boundary_within_tolerance_and_measures_it() {
+        // Near Norwich: a 0.01-degree box; a point 0.001 degrees of latitude south of it is
+        // 111.2 m away (one degree of latitude is 111.2 km at this latitude).
+        let idx = PolygonIndex::build(vec![(
+            wkt!(MULTIPOLYGON(((1.30 52.60,1.31 52.60,1.31 52.61,1.30 52.61,1.30 52.60)))),
+            "box",
+        )]);
+        let south = ll(1.305, 52.599);
+        assert!(idx.covering(south).is_empty());
+        let near = idx.near(south, 150.0);
+        assert_eq!(near.len(), 1);
+        assert_relative_eq!(near[0].1, 111.2, max_relative = 0.01);
+        assert!(idx.near(south, 100.0).is_empty());
+        // Inside points are "covering", never "near".
+        assert!(idx.near(ll(1.305, 52.605), 150.0).is_empty());
+    }
+
+    #[test]
+    fn nearest_ranks_by_geodesic_distance() {
+        let idx = PointIndex::build(vec![
+            (ll(1.30, 52.63), "a"),
+            (ll(1.40, 52.63), "b"),
+            (ll(1.35, 52.70), "c"),
+        ]);
+        let q = ll(1.36, 52.63);
+        let n = idx.nearest(q, |_| true).unwrap();
+        assert_eq!(*n.item, "b");
+        assert_relative_eq!(n.distance_m, q.distance_m(ll(1.40, 52.63)));
+    }
+
+    #[test]
+    fn nearest_agrees_with_a_brute_force_scan() {
+        // A deterministic 20 x 20 grid of centres over Norfolk, queried on an offset grid:
+        // the index must pick the same centre (or one at the same distance) as a full scan.
+        let mut centres = Vec::new();
+        for i in 0..20 {
+            for j in 0..20 {
+                let lon = 0.2 + f64::from(i) * 0.083 + f64::from(j % 3) * 0.007;
+                let lat = 52.35 + f64::from(j) * 0.033 + f64::from(i % 5) * 0.004;
+                centres.push((ll(lon, lat), i * 20 + j));
+            }
+        }
+        let idx = PointIndex::build(centres.clone());
+        for i in 0..37 {
+            for j in 0..23 {
+                let q = ll(0.15 + f64::from(i) * 0.047, 52.3 + f64::from(j) * 0.031);
+                let best = centres
+                    .iter()
+                    .map(|(p, _)| q.distance_m(*p))
+                    .fold(f64::INFINITY, f64::min);
+                let got = idx.nearest(q, |_| true).unwrap();
+                assert_relative_eq!(got.distance_m, best, epsilon = 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn ties_in_nearest_go_to_the_first_built() {
+        // Two centres mirrored about the meridian through the query are equally far.
+        let idx = PointIndex::build(vec![(ll(1.01, 52.0), "east"), (ll(0.99, 52.0), "west")]);
+        assert_eq!(*idx.nearest(ll(1.0, 52.0), |_| true).unwrap().item, "east");
+        let idx = PointIndex::build(vec![(ll(0.99, 52.0), "west"), (ll(1.01, 52.0), "east")]);
+        assert_eq!(*idx.nearest(ll(1.0, 52.0), |_| true).unwrap().item, "west");
+    }
+
+    #[test]
+    fn an_empty_point_index_has_no_nearest() {
+        let idx: PointIndex<()> = PointIndex::build(vec![]);
+        assert!(idx.nearest(ll(0.0, 0.0), |_| true).is_none());
+    }
+}

@@ -1,0 +1,559 @@
+//! The file edge: reads a data directory (or the copy embedded in the binary) into a
+//! [`Dataset`].
+//!
+//! Steps, in order; any failure refuses the whole dataset, so a bad file can never replace
+//! good data already being served:
+//! 1. read `manifest.toml` (dataset version and the SHA-256 of every data file);
+//! 2. read each listed file and verify its checksum;
+//! 3. parse the postcode table;
+//! 4. read every `schemes/*.toml`, check it ([`Scheme::check`]), load the layers it names
+//!    (GeoJSON in WGS84, or reprojected from the CRS the scheme states) and its centre file;
+//! 5. index everything.
+//!
+//! Errors name the file and the row, feature or field that was wrong.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use geo::{Geometry, MultiPolygon};
+use include_dir::{Dir, include_dir};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::coord::LonLat;
+use crate::dataset::{
+    Centre, DataFile, Dataset, Feature, Layer, LoadedScheme, PostcodeRecord, PostcodeStatus,
+    PostcodeTable,
+};
+use crate::geo_index::{PointIndex, PolygonIndex};
+use crate::postcode::{self, PostcodeQuery};
+use crate::scheme::{Scheme, SchemeError};
+
+/// The data directory compiled into the binary.
+static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/geodata");
+
+/// Name of the manifest file in a data directory.
+pub const MANIFEST: &str = "manifest.toml";
+
+/// Where data is read from.
+#[derive(Debug, Clone)]
+pub enum DataSource {
+    /// The `geodata/` copy compiled into the binary.
+    Embedded,
+    /// A directory on disk laid out like `geodata/`.
+    Dir(PathBuf),
+}
+
+impl DataSource {
+    fn describe(&self) -> String {
+        match self {
+            Self::Embedded => "embedded".into(),
+            Self::Dir(d) => d.display().to_string(),
+        }
+    }
+
+    fn read(&self, rel: &str) -> Result<Cow<'static, [u8]>, LoadError> {
+        match self {
+            Self::Embedded => EMBEDDED
+                .get_file(rel)
+                .map(|f| Cow::Borrowed(f.contents()))
+                .ok_or_else(|| LoadError::Missing { path: rel.into() }),
+            Self::Dir(d) => std::fs::read(d.join(rel))
+                .map(Cow::Owned)
+                .map_err(|source| LoadError::Read {
+                    path: d.join(rel),
+                    source,
+                }),
+        }
+    }
+
+    fn scheme_files(&self) -> Result<Vec<String>, LoadError> {
+        let mut names: Vec<String> = match self {
+            Self::Embedded => EMBEDDED
+                .get_dir("schemes")
+                .map(|d| {
+                    d.files()
+                        .filter_map(|f| f.path().to_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Self::Dir(d) => {
+                let dir = d.join("schemes");
+                std::fs::read_dir(&dir)
+                    .map_err(|source| LoadError::Read {
+                        path: dir.clone(),
+                        source,
+                    })?
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.file_name().to_str().map(|n| format!("schemes/{n}")))
+                    .collect()
+            }
+        };
+        names.retain(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        });
+        names.sort();
+        Ok(names)
+    }
+}
+
+/// Why a dataset was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("cannot read {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file the manifest or a scheme names is not in the embedded data.
+    #[error("{path}: no such file in the embedded data")]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// A TOML file (manifest or scheme) does not parse.
+    #[error("{path}: {message}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A data file's content differs from the manifest.
+    #[error(
+        "{path}: checksum mismatch (manifest says {expected}, file is {actual}); the file is corrupt or was changed without rebuilding the manifest"
+    )]
+    Checksum {
+        /// The file.
+        path: String,
+        /// Manifest SHA-256.
+        expected: String,
+        /// Actual SHA-256.
+        actual: String,
+    },
+    /// A CSV row could not be parsed.
+    #[error("{path}: line {line}: {message}")]
+    Row {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: u64,
+        /// What was wrong.
+        message: String,
+    },
+    /// A GeoJSON file or feature is unusable.
+    #[error("{path}: {message}")]
+    Geometry {
+        /// The file.
+        path: String,
+        /// What was wrong (names the feature).
+        message: String,
+    },
+    /// A scheme failed its checks.
+    #[error("{path}: {} problem(s): {}", .errors.len(), .errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Scheme {
+        /// The scheme file.
+        path: String,
+        /// Every problem found.
+        errors: Vec<SchemeError>,
+    },
+    /// Reprojecting a layer failed.
+    #[error("{path}: cannot reproject from {crs}: {message}")]
+    Reproject {
+        /// The file.
+        path: String,
+        /// The CRS the scheme gave.
+        crs: String,
+        /// PROJ's message.
+        message: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    version: String,
+    #[serde(default)]
+    files: Vec<DataFile>,
+}
+
+/// Hex SHA-256 of bytes.
+#[must_use]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+struct Reader<'a> {
+    source: &'a DataSource,
+    checksums: HashMap<String, String>,
+}
+
+impl Reader<'_> {
+    /// Reads a file, verifying its checksum when the manifest lists it.
+    fn read(&self, rel: &str) -> Result<Cow<'static, [u8]>, LoadError> {
+        let bytes = self.source.read(rel)?;
+        if let Some(expected) = self.checksums.get(rel) {
+            let actual = sha256_hex(&bytes);
+            if &actual != expected {
+                return Err(LoadError::Checksum {
+                    path: rel.into(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// Loads and indexes a whole dataset.
+///
+/// # Errors
+/// [`LoadError`] naming the first file that is missing, corrupt or inconsistent.
+pub fn load(source: &DataSource) -> Result<Dataset, LoadError> {
+    let manifest_bytes = source.read(MANIFEST)?;
+    let manifest: Manifest =
+        toml::from_str(&String::from_utf8_lossy(&manifest_bytes)).map_err(|e| LoadError::Toml {
+            path: MANIFEST.into(),
+            message: e.to_string(),
+        })?;
+    let reader = Reader {
+        source,
+        checksums: manifest
+            .files
+            .iter()
+            .map(|f| (f.path.clone(), f.sha256.clone()))
+            .collect(),
+    };
+    // Every listed file is verified even if no scheme uses it: a corrupt dataset is refused
+    // whole.
+    for f in &manifest.files {
+        reader.read(&f.path)?;
+    }
+    let postcodes = load_postcodes(&reader, POSTCODES_FILE)?;
+    let mut schemes = Vec::new();
+    let mut centre_cache: HashMap<String, Vec<(LonLat, Centre)>> = HashMap::new();
+    for path in source.scheme_files()? {
+        schemes.push(load_scheme(&reader, &path, &mut centre_cache)?);
+    }
+    schemes.sort_by(|a, b| a.scheme.id.cmp(&b.scheme.id));
+    Ok(Dataset {
+        version: manifest.version,
+        origin: source.describe(),
+        files: manifest.files,
+        postcodes,
+        schemes,
+    })
+}
+
+/// The postcode table's path in a data directory.
+pub const POSTCODES_FILE: &str = "postcodes/postcodes.csv";
+
+#[derive(Deserialize)]
+struct PostcodeRow {
+    postcode: String,
+    status: String,
+    easting: Option<f64>,
+    northing: Option<f64>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    quality: Option<u8>,
+    county: Option<String>,
+    district: Option<String>,
+    ward: Option<String>,
+}
+
+fn row_err(path: &str, line: u64, message: impl Into<String>) -> LoadError {
+    LoadError::Row {
+        path: path.into(),
+        line,
+        message: message.into(),
+    }
+}
+
+fn load_postcodes(reader: &Reader<'_>, path: &str) -> Result<PostcodeTable, LoadError> {
+    let bytes = reader.read(path)?;
+    let mut records = Vec::new();
+    let mut rdr = csv::Reader::from_reader(bytes.as_ref());
+    for row in rdr.deserialize::<PostcodeRow>() {
+        let row = row.map_err(|e| {
+            row_err(
+                path,
+                e.position().map_or(0, csv::Position::line),
+                e.to_string(),
+            )
+        })?;
+        let line = records.len() as u64 + 2;
+        let Ok(PostcodeQuery::Unit(pc)) = postcode::parse(&row.postcode) else {
+            return Err(row_err(
+                path,
+                line,
+                format!("{:?} is not a full postcode", row.postcode),
+            ));
+        };
+        let status = match row.status.as_str() {
+            "live" => PostcodeStatus::Live,
+            "terminated" => PostcodeStatus::Terminated,
+            other => {
+                return Err(row_err(
+                    path,
+                    line,
+                    format!("status {other:?} is not live or terminated"),
+                ));
+            }
+        };
+        let position = match (row.lon, row.lat) {
+            (Some(lon), Some(lat)) => {
+                Some(LonLat::new(lon, lat).map_err(|e| row_err(path, line, e.to_string()))?)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(row_err(
+                    path,
+                    line,
+                    "lat and lon must both be present or both empty",
+                ));
+            }
+        };
+        let bng = match (row.easting, row.northing) {
+            #[expect(clippy::cast_possible_truncation, reason = "BNG metres fit in i32")]
+            (Some(e), Some(n)) if e.is_finite() && n.is_finite() => Some((e as i32, n as i32)),
+            _ => None,
+        };
+        let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty()).map(String::into_boxed_str);
+        records.push(PostcodeRecord {
+            postcode: pc,
+            status,
+            position,
+            bng,
+            quality: row.quality,
+            county: nonempty(row.county),
+            district: nonempty(row.district),
+            ward: nonempty(row.ward),
+        });
+    }
+    Ok(PostcodeTable::new(records))
+}
+
+#[derive(Deserialize)]
+struct CentreRow {
+    code: String,
+    name: String,
+    postcode: String,
+    lat: f64,
+    lon: f64,
+    open_date: Option<NaiveDate>,
+    close_date: Option<NaiveDate>,
+    scope: String,
+}
+
+fn load_centres(reader: &Reader<'_>, path: &str) -> Result<Vec<(LonLat, Centre)>, LoadError> {
+    let bytes = reader.read(path)?;
+    let mut out = Vec::new();
+    let mut rdr = csv::Reader::from_reader(bytes.as_ref());
+    for row in rdr.deserialize::<CentreRow>() {
+        let row = row.map_err(|e| {
+            row_err(
+                path,
+                e.position().map_or(0, csv::Position::line),
+                e.to_string(),
+            )
+        })?;
+        let line = out.len() as u64 + 2;
+        let at = LonLat::new(row.lon, row.lat)
+            .map_err(|e| row_err(path, line, format!("centre {}: {e}", row.code)))?;
+        out.push((
+            at,
+            Centre {
+                code: row.code,
+                name: row.name,
+                postcode: row.postcode,
+                open_date: row.open_date,
+                close_date: row.close_date,
+                scope: row.scope,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+fn load_scheme(
+    reader: &Reader<'_>,
+    path: &str,
+    centre_cache: &mut HashMap<String, Vec<(LonLat, Centre)>>,
+) -> Result<LoadedScheme, LoadError> {
+    let bytes = reader.read(path)?;
+    let scheme: Scheme =
+        toml::from_str(&String::from_utf8_lossy(&bytes)).map_err(|e| LoadError::Toml {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+    scheme.check().map_err(|errors| LoadError::Scheme {
+        path: path.into(),
+        errors,
+    })?;
+    let mut layers = HashMap::new();
+    for spec in &scheme.layers {
+        let features = load_layer(
+            reader,
+            &spec.file,
+            spec.crs.as_deref(),
+            &spec.id_property,
+            &spec.name_property,
+        )?;
+        layers.insert(
+            spec.id.clone(),
+            Layer {
+                id: spec.id.clone(),
+                description: spec.description.clone(),
+                illustrative: spec.illustrative,
+                method: spec.method.clone(),
+                index: PolygonIndex::build(features),
+            },
+        );
+    }
+    let centres = match &scheme.banding {
+        None => None,
+        Some(b) => {
+            if !centre_cache.contains_key(&b.centres_file) {
+                let all = load_centres(reader, &b.centres_file)?;
+                centre_cache.insert(b.centres_file.clone(), all);
+            }
+            let all = centre_cache
+                .get(&b.centres_file)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let chosen: Vec<(LonLat, Centre)> = all
+                .iter()
+                .filter(|(_, c)| b.centre_scopes.contains(&c.scope))
+                .cloned()
+                .collect();
+            Some(PointIndex::build(chosen))
+        }
+    };
+    Ok(LoadedScheme {
+        scheme,
+        layers,
+        centres,
+    })
+}
+
+/// Reads a GeoJSON FeatureCollection of polygons: (shape in WGS84, feature id and name).
+///
+/// # Errors
+/// [`LoadError::Geometry`] for unparsable files, features without an id or polygon geometry,
+/// coordinates that are not finite lon/lat after reprojection, and duplicate feature ids.
+fn load_layer(
+    reader: &Reader<'_>,
+    path: &str,
+    crs: Option<&str>,
+    id_property: &str,
+    name_property: &str,
+) -> Result<Vec<(MultiPolygon<f64>, Feature)>, LoadError> {
+    let bytes = reader.read(path)?;
+    parse_layer(path, &bytes, crs, id_property, name_property)
+}
+
+/// Parses a polygon layer from GeoJSON bytes (see [`load_layer`]).
+///
+/// # Errors
+/// As [`load_layer`].
+pub fn parse_layer(
+    path: &str,
+    bytes: &[u8],
+    crs: Option<&str>,
+    id_property: &str,
+    name_property: &str,
+) -> Result<Vec<(MultiPolygon<f64>, Feature)>, LoadError> {
+    let geo_err = |message: String| LoadError::Geometry {
+        path: path.into(),
+        message,
+    };
+    let fc: geojson::FeatureCollection = serde_json::from_slice(bytes)
+        .map_err(|e| geo_err(format!("not a GeoJSON FeatureCollection: {e}")))?;
+    let mut out = Vec::with_capacity(fc.features.len());
+    let mut ids = std::collections::HashSet::new();
+    for (i, f) in fc.features.into_iter().enumerate() {
+        let prop = |name: &str| -> Option<String> {
+            match f.properties.as_ref()?.get(name)? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }
+        };
+        let id = prop(id_property)
+            .ok_or_else(|| geo_err(format!("feature #{i} has no {id_property:?} property")))?;
+        let name = prop(name_property).unwrap_or_else(|| id.clone());
+        let geometry = f
+            .geometry
+            .as_ref()
+            .ok_or_else(|| geo_err(format!("feature #{i} ({id}) has no geometry")))?;
+        let mut g: Geometry<f64> = Geometry::try_from(geometry)
+            .map_err(|e| geo_err(format!("feature #{i} ({id}): {e}")))?;
+        if let Some(crs) = crs.filter(|c| !is_wgs84(c)) {
+            crate::reproject::geometry_to_wgs84(&mut g, crs).map_err(|e| LoadError::Reproject {
+                path: path.into(),
+                crs: crs.into(),
+                message: format!("feature #{i} ({id}): {e}"),
+            })?;
+        }
+        let shape = match g {
+            Geometry::Polygon(p) => MultiPolygon(vec![p]),
+            Geometry::MultiPolygon(mp) => mp,
+            other => {
+                return Err(geo_err(format!(
+                    "feature #{i} ({id}) is a {}, not a Polygon or MultiPolygon",
+                    geometry_kind(&other)
+                )));
+            }
+        };
+        if let Some(bad) =
+            geo::CoordsIter::coords_iter(&shape).find(|c| LonLat::new(c.x, c.y).is_err())
+        {
+            return Err(geo_err(format!(
+                "feature #{i} ({id}) has coordinate ({}, {}), not a WGS84 lon/lat; give the layer's crs in the scheme",
+                bad.x, bad.y
+            )));
+        }
+        if !ids.insert(id.clone()) {
+            return Err(geo_err(format!(
+                "feature #{i}: id {id:?} is used by an earlier feature"
+            )));
+        }
+        out.push((shape, Feature { id, name }));
+    }
+    Ok(out)
+}
+
+fn is_wgs84(crs: &str) -> bool {
+    matches!(
+        crs.to_ascii_uppercase().as_str(),
+        "EPSG:4326" | "OGC:CRS84" | "CRS84" | "URN:OGC:DEF:CRS:OGC:1.3:CRS84" | "WGS84"
+    )
+}
+
+fn geometry_kind(g: &Geometry<f64>) -> &'static str {
+    match g {
+        Geometry::Point(_) => "Point",
+        Geometry::Line(_) => "Line",
+        Geometry::LineString(_) => "LineString",
+        Geometry::Polygon(_) => "Polygon",
+        Geometry::MultiPoint(_) => "MultiPoint",
+        Geometry::MultiLineString(_) => "MultiLineString",
+        Geometry::MultiPolygon(_) => "MultiPolygon",
+        Geometry::GeometryCollection(_) => "GeometryCollection",
+        Geometry::Rect(_) => "Rect",
+        Geometry::Triangle(_) => "Triangle",
+    }
+}
