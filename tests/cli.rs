@@ -1,0 +1,133 @@
+//! The built `careband` binary: output, JSON and exit codes (0 answered, 1 not found or
+//! outside coverage, 2 bad input or error).
+
+use std::process::{Command, Output};
+
+fn careband(args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_careband"))
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("CAREBAND_DATA")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String, i32) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        o.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn a_norfolk_postcode_gets_band_rate_surgery_distance_and_margin() {
+    let (out, err, code) = text(&careband(&["lookup", "NR1", "1AA", "--date", "2019-06-01"]));
+    assert_eq!(code, 0, "{err}");
+    for needle in ["NR1 1AA", "Band 1", "GBP 18.24/hour", "Y02751", "0.45 miles", "margin", "2025.10-1"] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn the_2018_date_gives_the_2018_19_rate() {
+    let (out, _, code) = text(&careband(&["lookup", "nr11aa", "--date", "2018-06-01"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("GBP 17.40/hour"), "{out}");
+}
+
+#[test]
+fn json_output_is_the_full_answer() {
+    let (out, _, code) = text(&careband(&["lookup", "NR25 7PQ", "--json", "--date", "2019-06-01"]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kind"], "point");
+    let s = &v["resolution"]["schemes"][0];
+    assert_eq!(s["scheme"], "norfolk");
+    assert_eq!(s["banding"]["band"]["number"], 2);
+    assert_eq!(s["banding"]["nearest_centre"]["code"], "D82001");
+    assert_eq!(s["rate"]["hourly"], 19.68);
+    assert_eq!(v["resolution"]["dataset_version"], "2025.10-1");
+}
+
+#[test]
+fn a_lat_lon_point_and_a_bng_point_are_answered() {
+    let (out, _, code) = text(&careband(&["lookup", "52.6266,1.3093", "--date", "2019-06-01"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Band 1"));
+    let (out, _, code) = text(&careband(&[
+        "lookup", "--easting", "624073", "--northing", "308352", "--date", "2019-06-01",
+    ]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Y02751"), "{out}");
+}
+
+#[test]
+fn garbage_is_bad_input_with_exit_code_2() {
+    let (out, err, code) = text(&careband(&["lookup", "NR1-1AA"]));
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("cannot appear in a UK postcode"), "{err}");
+    let (_, err, code) = text(&careband(&["lookup", "91,1"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("lat"), "{err}");
+}
+
+#[test]
+fn an_unknown_postcode_is_not_found_with_suggestions_and_exit_code_1() {
+    let (_, err, code) = text(&careband(&["lookup", "NR1 1XX"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("not found; did you mean NR1 1"), "{err}");
+    let (out, _, code) = text(&careband(&["lookup", "NR1 1XX", "--json"]));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["error"]["code"], "postcode_not_found");
+    assert!(v["error"]["suggestions"].as_array().is_some_and(|a| !a.is_empty()));
+}
+
+#[test]
+fn a_point_outside_every_scheme_exits_1() {
+    let (out, _, code) = text(&careband(&["lookup", "51.5072,-0.1276"]));
+    assert_eq!(code, 1);
+    assert!(out.contains("OUTSIDE COVERAGE"), "{out}");
+}
+
+#[test]
+fn a_district_gives_an_honest_summary() {
+    let (out, _, code) = text(&careband(&["lookup", "NR25", "--date", "2019-06-01"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("postcode district"), "{out}");
+    assert!(out.contains("give the full postcode") || out.contains("all "), "{out}");
+}
+
+#[test]
+fn a_corrupt_data_directory_is_refused_with_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")), &data);
+    std::fs::write(data.join("centres/gp_practices.csv"), "code\n").unwrap();
+    let (_, err, code) = text(&careband(&["lookup", "NR1 1AA", "--data", data.to_str().unwrap()]));
+    assert_eq!(code, 2);
+    assert!(err.contains("checksum mismatch") && err.contains("gp_practices.csv"), "{err}");
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let (out, _, code) = text(&careband(&["lookup", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("Exit codes"), "{out}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,342 @@
+//! Known answers on the real embedded data, checked against a second, independent method.
+//!
+//! The second method: Pythagoras on the British National Grid eastings and northings of the
+//! postcode (Code-Point Open) and of every counting GP practice, done outside careband (a
+//! spreadsheet-style scan of `geodata/centres/gp_practices.csv` and
+//! `geodata/postcodes/postcodes.csv`). Grid distance in Norfolk differs from the geodesic
+//! distance by the grid scale factor (about 1.0001 there) plus the datum shift, so the two
+//! methods agree to well under 0.2%; the nearest practice must be the same.
+//! The brute-force test at the end repeats that second method in code for a sample.
+
+use std::sync::LazyLock;
+
+use careband::dataset::{Dataset, PostcodeStatus};
+use careband::load::{DataSource, load};
+use careband::lookup::{Answer, LookupError, PointAnswer, Query, lookup};
+use careband::resolve::{RateKind, SchemeAnswer};
+use chrono::NaiveDate;
+
+static DS: LazyLock<Dataset> = LazyLock::new(|| load(&DataSource::Embedded).unwrap());
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn point(q: &str, date: &str) -> PointAnswer {
+    match lookup(&DS, &Query::Postcode(q.into()), day(date)) {
+        Ok(Answer::Point(p)) => p,
+        other => panic!("{q}: expected a point answer, got {other:?}"),
+    }
+}
+
+fn norfolk(p: &PointAnswer) -> &SchemeAnswer {
+    p.resolution
+        .schemes
+        .iter()
+        .find(|s| s.scheme == "norfolk")
+        .unwrap_or_else(|| panic!("{}: no Norfolk answer: {:#?}", p.query, p.resolution))
+}
+
+/// (postcode, nearest practice code, BNG grid distance in metres, expected band, CCG 2019).
+/// Grid distances worked out independently as described at the top of this file.
+const KNOWN: &[(&str, &str, f64, usize, &str)] = &[
+    ("NR1 1AA", "Y02751", 718.0, 1, "06W"),
+    ("NR18 0AA", "D82624", 475.0, 1, "06Y"),
+    ("NR9 3DB", "D82064", 3709.0, 1, "06Y"),
+    ("NR11 8AA", "D82005", 3880.0, 1, "06V"),
+    // Blakeney: its branch surgery is not a centre, so the nearest is Holt's main site, 5.09 miles: Band 2.
+    ("NR25 7PQ", "D82001", 8194.0, 2, "06V"),
+    // Near Melton Constable: 6.34 miles from Holt, Band 3.
+    ("NR24 2NG", "D82001", 10205.0, 3, "06V"),
+];
+
+#[test]
+fn known_postcodes_get_the_independently_worked_out_centre_distance_and_band() {
+    for &(pc, code, grid_m, band, ccg) in KNOWN {
+        let p = point(pc, "2019-06-01");
+        let s = norfolk(&p);
+        let b = s.banding.as_ref().unwrap();
+        let centre = b.nearest_centre.as_ref().unwrap();
+        assert_eq!(centre.code, code, "{pc}");
+        let d = b.distance_m.unwrap();
+        assert!(
+            (d - grid_m).abs() <= grid_m * 0.002 + 5.0,
+            "{pc}: geodesic {d:.1} m vs grid {grid_m} m"
+        );
+        assert_eq!(b.banded_region.as_ref().unwrap().id, ccg, "{pc}");
+        let expected_band = if d <= 4828.032 {
+            1
+        } else if d <= 9656.064 {
+            2
+        } else {
+            3
+        };
+        assert_eq!(expected_band, band, "{pc}: the table itself is consistent");
+        assert_eq!(b.band.as_ref().unwrap().number, band, "{pc}");
+        let rate = s.rate.as_ref().unwrap();
+        assert_eq!(rate.kind, RateKind::Band);
+        assert_eq!(
+            rate.hourly,
+            [18.24, 19.68, 21.72][band - 1],
+            "{pc} 2019/20 rate"
+        );
+    }
+}
+
+#[test]
+fn the_2018_rates_apply_before_8_april_2019() {
+    let p = point("NR1 1AA", "2018-06-01");
+    assert_eq!(norfolk(&p).rate.as_ref().unwrap().hourly, 17.40);
+    assert_eq!(
+        norfolk(&p).rate.as_ref().unwrap().effective_from,
+        day("2018-04-09")
+    );
+    let p = point("NR1 1AA", "2019-04-08");
+    assert_eq!(norfolk(&p).rate.as_ref().unwrap().hourly, 18.24);
+}
+
+#[test]
+fn kings_lynn_is_outside_the_central_belt_and_gets_the_spot_price() {
+    // PE30 1AA lies in West Norfolk CCG (07J), not in the Central Belt.
+    let p = point("PE30 1AA", "2019-06-01");
+    let s = norfolk(&p);
+    let b = s.banding.as_ref().unwrap();
+    assert!(!b.in_banded_region);
+    assert!(b.band.is_none());
+    let rate = s.rate.as_ref().unwrap();
+    assert_eq!((rate.kind, rate.hourly), (RateKind::Standard, 18.24));
+    assert_eq!(
+        point("PE30 1AA", "2018-06-01").resolution.schemes[0]
+            .rate
+            .as_ref()
+            .unwrap()
+            .hourly,
+        17.28
+    );
+}
+
+#[test]
+fn a_postcode_about_three_miles_out_is_flagged_near_a_band_edge() {
+    // NR15 2LY: 4827.5 m on the grid from Long Stratton, half a metre inside 3 miles.
+    let p = point("NR15 2LY", "2019-06-01");
+    let b = norfolk(&p).banding.as_ref().unwrap();
+    assert!(b.near_threshold);
+    let m = b.margin.as_ref().unwrap();
+    assert_eq!(m.threshold_miles, 3.0);
+    assert!(m.margin_m < 20.0, "{m:?}");
+}
+
+#[test]
+fn a_point_outside_norfolk_and_bristol_is_outside_coverage() {
+    // Central London.
+    let a = lookup(
+        &DS,
+        &Query::Point {
+            lat: 51.5072,
+            lon: -0.1276,
+        },
+        day("2019-06-01"),
+    )
+    .unwrap();
+    let Answer::Point(p) = a else { panic!() };
+    assert!(!p.resolution.covered);
+    assert!(p.resolution.schemes.is_empty());
+}
+
+#[test]
+fn lowestoft_in_waveney_is_outside_norfolk_county() {
+    // NR32 1AA is in Suffolk (East Suffolk district) although it has an NR postcode.
+    let p = point("NR32 1AA", "2019-06-01");
+    assert!(p.resolution.schemes.iter().all(|s| s.scheme != "norfolk"));
+}
+
+#[test]
+fn a_bng_point_resolves_like_the_postcode_it_came_from() {
+    let pc = point("NR1 1AA", "2019-06-01");
+    let (e, n) = (
+        pc.postcode.as_ref().unwrap().easting.unwrap(),
+        pc.postcode.as_ref().unwrap().northing.unwrap(),
+    );
+    let Answer::Point(bng) = lookup(
+        &DS,
+        &Query::Bng {
+            easting: f64::from(e),
+            northing: f64::from(n),
+        },
+        day("2019-06-01"),
+    )
+    .unwrap() else {
+        panic!()
+    };
+    let (a, b) = (
+        norfolk(&pc).banding.as_ref().unwrap(),
+        norfolk(&bng).banding.as_ref().unwrap(),
+    );
+    assert_eq!(
+        a.nearest_centre.as_ref().unwrap().code,
+        b.nearest_centre.as_ref().unwrap().code
+    );
+    assert!((a.distance_m.unwrap() - b.distance_m.unwrap()).abs() < 0.5);
+}
+
+#[test]
+fn postcode_inputs_as_users_type_them() {
+    let d = day("2019-06-01");
+    let q = |s: &str| lookup(&DS, &Query::Postcode(s.into()), d);
+    // Good, odd spacing, lower case: all the same answer.
+    for s in ["NR1 1AA", "nr11aa", "  Nr1   1aA ", "NR11AA"] {
+        let Ok(Answer::Point(p)) = q(s) else {
+            panic!("{s}")
+        };
+        assert_eq!(p.query, "NR1 1AA");
+    }
+    // Garbage: a bad-input error, not "not found".
+    for s in [
+        "",
+        "hello world",
+        "NR1-1AA",
+        "12345",
+        "NR1 1AAA",
+        "ZZ99 9Z!",
+    ] {
+        let e = q(s).unwrap_err();
+        assert!(!e.is_not_found(), "{s}: {e}");
+    }
+    // Valid but unknown: not found, with suggestions from the same sector.
+    let e = q("NR1 1XX").unwrap_err();
+    let LookupError::UnknownPostcode { suggestions, .. } = &e else {
+        panic!("{e}")
+    };
+    assert!(!suggestions.is_empty());
+    assert!(
+        suggestions.iter().all(|s| s.starts_with("NR1 1")),
+        "{suggestions:?}"
+    );
+    assert!(e.to_string().contains("did you mean"));
+    // An outward code: a summary of the bands its postcodes fall in, not a guess.
+    let Ok(Answer::Area(a)) = q("NR1") else {
+        panic!()
+    };
+    assert_eq!(a.level, "district");
+    assert!(a.postcodes > 100);
+    let Ok(Answer::Area(s)) = q("nr1 1") else {
+        panic!()
+    };
+    assert_eq!(s.level, "sector");
+    assert!(s.postcodes < a.postcodes);
+}
+
+#[test]
+fn a_terminated_postcode_is_answered_from_its_last_position_and_flagged() {
+    let rec = DS
+        .postcodes
+        .records()
+        .iter()
+        .find(|r| {
+            r.status == PostcodeStatus::Terminated
+                && r.postcode.as_str().starts_with("NR1 ")
+                && r.position.is_some()
+        })
+        .expect("terminated NR1 postcodes exist");
+    let p = point(rec.postcode.as_str(), "2019-06-01");
+    let facts = p.postcode.as_ref().unwrap();
+    assert!(facts.terminated);
+    assert!(p.resolution.covered);
+}
+
+#[test]
+fn every_norfolk_postcode_resolves_inside_the_norfolk_scheme() {
+    let d = day("2019-06-01");
+    let mut n = 0;
+    let mut outside = Vec::new();
+    for r in DS.postcodes.records() {
+        if r.county.as_deref() != Some("E10000020") {
+            continue;
+        }
+        n += 1;
+        let Ok(Answer::Point(p)) = lookup(&DS, &Query::Postcode(r.postcode.to_string()), d) else {
+            panic!("{} did not resolve", r.postcode);
+        };
+        match p.resolution.schemes.iter().find(|s| s.scheme == "norfolk") {
+            Some(s) => assert!(s.rate.is_some(), "{} has no rate", r.postcode),
+            None => outside.push(r.postcode.to_string()),
+        }
+    }
+    assert!(n > 29_000, "{n} Norfolk postcodes");
+    assert!(
+        outside.is_empty(),
+        "{} Norfolk postcodes outside the scheme: {:?}",
+        outside.len(),
+        &outside[..outside.len().min(20)]
+    );
+}
+
+#[test]
+fn the_index_agrees_with_a_brute_force_grid_scan() {
+    // Second method in code: nearest counting practice by Pythagoras on BNG, for every 211th
+    // Norfolk postcode. The same practice must win unless two are within 0.3% of each other.
+    let d = day("2019-06-01");
+    let csv_text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/geodata/centres/gp_practices.csv"
+    ))
+    .unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let (ce, cn, cc, cs, co, cl) = (
+        col("easting"),
+        col("northing"),
+        col("code"),
+        col("scope"),
+        col("open_date"),
+        col("close_date"),
+    );
+    let ds_str = d.to_string();
+    let centres: Vec<(f64, f64, String)> = rdr
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| matches!(&r[cs], "norfolk_waveney" | "near_norfolk"))
+        .filter(|r| {
+            (r[co].is_empty() || r[co] <= *ds_str) && (r[cl].is_empty() || *ds_str <= r[cl])
+        })
+        .map(|r| {
+            (
+                r[ce].parse().unwrap(),
+                r[cn].parse().unwrap(),
+                r[cc].to_string(),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    for r in DS
+        .postcodes
+        .records()
+        .iter()
+        .filter(|r| r.county.as_deref() == Some("E10000020"))
+        .step_by(211)
+    {
+        let (e, n) = r.bng.unwrap();
+        let mut by_grid: Vec<(f64, &str)> = centres
+            .iter()
+            .map(|(x, y, c)| ((x - f64::from(e)).hypot(y - f64::from(n)), c.as_str()))
+            .collect();
+        by_grid.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let p = point(r.postcode.as_str(), "2019-06-01");
+        let b = norfolk(&p).banding.as_ref().unwrap();
+        let got = b.nearest_centre.as_ref().unwrap();
+        let tie = by_grid[1].0 - by_grid[0].0 < by_grid[0].0 * 0.003 + 5.0;
+        if !tie {
+            assert_eq!(got.code, by_grid[0].1, "{}", r.postcode);
+        }
+        let dm = b.distance_m.unwrap();
+        assert!(
+            (dm - by_grid[0].0).abs() <= by_grid[0].0 * 0.002 + 5.0,
+            "{}: {dm} vs {}",
+            r.postcode,
+            by_grid[0].0
+        );
+        checked += 1;
+    }
+    assert!(checked > 100);
+}
