@@ -7,6 +7,7 @@
 #   URL=http://host:port  test a server that is already running instead of starting one
 #   DURATION=30s THREADS=2 CONNECTIONS=64   wrk's -d, -t and -c
 #   POSTCODES=20000       how many postcodes to cycle through
+#   MATCH=^NR             only postcodes matching this awk regex (default: all)
 #   PORT=18080            port of the server this script starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ duration="${DURATION:-30s}"
 threads="${THREADS:-2}"
 connections="${CONNECTIONS:-64}"
 count="${POSTCODES:-20000}"
+match="${MATCH:-}"
 
 work="$(mktemp -d)"
 server_pid=""
@@ -30,10 +32,13 @@ cleanup() {
 trap cleanup EXIT
 
 # Live postcodes with a position, in a fixed pseudo-random order (same list every run).
-awk -F, '
+awk -F, -v n="$count" -v m="$match" '
   NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
-  $col["status"] == "live" && $col["lat"] != "" { print $col["postcode"] }
-' geodata/postcodes/postcodes.csv | awk 'NR % 7 == 3 || NR % 11 == 5' | head -n "$count" > "$work/postcodes.txt"
+  $col["status"] == "live" && $col["lat"] != "" && $col["postcode"] ~ m && (++live % 7 == 3 || live % 11 == 5) {
+    print $col["postcode"]
+    if (++k >= n) exit
+  }
+' geodata/postcodes/postcodes.csv > "$work/postcodes.txt"
 echo "loadtest: $(wc -l < "$work/postcodes.txt") postcodes" >&2
 
 url="${URL:-}"

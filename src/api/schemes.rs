@@ -322,6 +322,7 @@ pub async fn layer_geojson(
         (status = 200, description = "Band areas and centres", body = FeatureCollection, content_type = "application/geo+json"),
         (status = 400, description = "Bad date", body = ErrorBody),
         (status = 404, description = "No such scheme, or the scheme has no bands", body = ErrorBody),
+        (status = 414, description = "Query string too long", body = ErrorBody),
     )
 )]
 pub async fn bands_geojson(
