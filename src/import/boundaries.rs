@@ -15,7 +15,7 @@ use super::json::{self, Json};
 use super::{FileMeta, ImportError, ImportReport, Output};
 use crate::reproject::{self, BNG};
 
-/// A polygonal GeoJSON geometry, as read and as written (`{"type":…,"coordinates":…}`).
+/// A polygonal `GeoJSON` geometry, as read and as written (`{"type":…,"coordinates":…}`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", content = "coordinates")]
 enum Shape {
@@ -294,7 +294,7 @@ pub(super) fn import(
     })
 }
 
-/// Reads a FeatureCollection of polygons, keeping the properties in `keep` (all required, as
+/// Reads a `FeatureCollection` of polygons, keeping the properties in `keep` (all required, as
 /// strings) in that order.
 fn read_features(path: &Path, keep: &'static [&'static str]) -> Result<Vec<Feature>, ImportError> {
     let text = fs::read_to_string(path).map_err(|source| ImportError::Read {

@@ -230,10 +230,10 @@ fn read_codepoint(
         let Some(postcode) = normalise_postcode(row.str(pc)).filter(|p| wanted.contains(p)) else {
             return Ok(());
         };
-        if let (Some(e), Some(n)) = (row.opt_metres(east)?, row.opt_metres(north)?) {
-            if e != 0.0 || n != 0.0 {
-                found.insert(postcode, (e, n));
-            }
+        if let (Some(e), Some(n)) = (row.opt_metres(east)?, row.opt_metres(north)?)
+            && (e != 0.0 || n != 0.0)
+        {
+            found.insert(postcode, (e, n));
         }
         Ok(())
     })?;

@@ -1,6 +1,6 @@
 //! A small JSON reader for the boundary files. It exists for one reason: numbers are parsed
 //! with `str::parse::<f64>`, which rounds correctly, so source coordinates survive the copy
-//! bit for bit (serde_json's default number parser may land one unit in the last place off).
+//! bit for bit (`serde_json`'s default number parser may land one unit in the last place off).
 //! No I/O; objects keep their key order.
 
 use std::fmt;
@@ -93,7 +93,7 @@ pub(super) fn parse(text: &str) -> Result<Json, SyntaxError> {
     }
 }
 
-/// Nesting limit, far above any GeoJSON (a MultiPolygon is 6 deep) but safe for the stack.
+/// Nesting limit, far above any `GeoJSON` (a `MultiPolygon` is 6 deep) but safe for the stack.
 const MAX_DEPTH: usize = 64;
 
 struct Parser<'a> {
@@ -106,7 +106,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn error(&self, reason: &'static str) -> SyntaxError {
         let before = self.bytes.get(..self.pos).unwrap_or(self.bytes);
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = before.split(|&b| b == b'\n').count();
         let line_start = before
             .iter()
             .rposition(|&b| b == b'\n')

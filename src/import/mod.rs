@@ -6,7 +6,7 @@
 //!
 //! The build runs in five steps, each writing its files into the output folder:
 //!
-//! 1. Boundaries: five GeoJSON layers are copied with their geometry unchanged and only the
+//! 1. Boundaries: five `GeoJSON` layers are copied with their geometry unchanged and only the
 //!    listed properties kept. The Norfolk county polygon is also reprojected to British
 //!    National Grid for the distance rule of step 3.
 //! 2. Postcodes: every live Code-Point Open postcode of the NR, IP, PE and BS areas, plus the
@@ -64,7 +64,7 @@ pub struct ImportReport {
 }
 
 /// Why the import failed. Every variant names the file, and the line (CSV, 1-based, the header
-/// is line 1) or feature (GeoJSON, 0-based) where that applies.
+/// is line 1) or feature (`GeoJSON`, 0-based) where that applies.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImportError {
@@ -134,7 +134,7 @@ pub enum ImportError {
     /// The reprojection machinery (PROJ) could not be set up.
     #[error("cannot set up reprojection")]
     ReprojectSetup(#[source] Box<ReprojectError>),
-    /// An input GeoJSON file is not valid JSON or not a FeatureCollection.
+    /// An input `GeoJSON` file is not valid JSON or not a `FeatureCollection`.
     #[error("cannot parse GeoJSON {}: {reason}", .path.display())]
     GeoJson {
         /// The file.
@@ -142,7 +142,7 @@ pub enum ImportError {
         /// What is wrong, with the line and column for a syntax error.
         reason: String,
     },
-    /// A GeoJSON feature lacks a property or has an unusable geometry.
+    /// A `GeoJSON` feature lacks a property or has an unusable geometry.
     #[error("{}: feature #{index}: {reason}", .path.display())]
     Feature {
         /// The file.
@@ -152,7 +152,7 @@ pub enum ImportError {
         /// What is wrong.
         reason: String,
     },
-    /// A GeoJSON feature's geometry could not be reprojected.
+    /// A `GeoJSON` feature's geometry could not be reprojected.
     #[error("{}: feature #{index}: cannot reproject the geometry", .path.display())]
     FeatureReproject {
         /// The file.
@@ -190,7 +190,7 @@ struct FileMeta {
 }
 
 /// One output file as written: its path relative to the output folder, its data rows (CSV) or
-/// features (GeoJSON) and the SHA-256 of its bytes.
+/// features (`GeoJSON`) and the SHA-256 of its bytes.
 struct WrittenFile {
     rel_path: &'static str,
     rows: usize,

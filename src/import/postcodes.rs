@@ -84,6 +84,9 @@ struct PostcodeRow {
     fields: [String; 8],
 }
 
+/// Output rows keyed (and so sorted) by postcode.
+type Rows = BTreeMap<String, PostcodeRow>;
+
 /// Writes `postcodes/postcodes.csv`.
 pub(super) fn import(
     opendata: &Path,
@@ -93,9 +96,33 @@ pub(super) fn import(
     out: &mut Output,
     report: &mut ImportReport,
 ) -> Result<(), ImportError> {
-    let mut rows: BTreeMap<String, PostcodeRow> = BTreeMap::new();
+    let mut rows = Rows::new();
+    let live_without_position = add_live(&opendata.join(CODEPOINT_AREAS), to_wgs84, &mut rows)?;
+    let live = rows.len();
+    let terminated_without_position =
+        add_terminated(&opendata.join(NSPL_NOT_LIVE), nspl, to_bng, &mut rows)?;
 
-    let mut src = CsvSource::open(&opendata.join(CODEPOINT_AREAS))?;
+    let out_path = out.path(OUT_PATH);
+    let mut sink = CsvSink::new(&HEADER).map_err(sink_error(out_path.clone()))?;
+    for (postcode, row) in &rows {
+        let record = [postcode.as_str(), row.status]
+            .into_iter()
+            .chain(row.fields.iter().map(String::as_str));
+        sink.row(record).map_err(sink_error(out_path.clone()))?;
+    }
+    let (bytes, count) = sink.finish().map_err(sink_error(out_path))?;
+    out.write(OUT_PATH, &bytes, count, &META)?;
+    report.lines.push(format!(
+        "{OUT_PATH}: {count} postcodes ({live} live, of which {live_without_position} without a \
+         position; {} terminated, of which {terminated_without_position} without a position)",
+        nspl.len()
+    ));
+    Ok(())
+}
+
+/// Adds every live Code-Point postcode; returns how many have no position.
+fn add_live(path: &Path, to_wgs84: &BngToWgs84, rows: &mut Rows) -> Result<usize, ImportError> {
+    let mut src = CsvSource::open(path)?;
     let pc = src.column("postcode")?;
     let quality = src.column("positional_quality_indicator")?;
     let (east, north) = (src.column("eastings")?, src.column("northings")?);
@@ -147,13 +174,20 @@ pub(super) fn import(
         );
         Ok(())
     })?;
-    let live = rows.len();
+    Ok(live_without_position)
+}
 
-    let nspl_path = opendata.join(NSPL_NOT_LIVE);
+/// Adds the not-live NSPL postcodes; returns how many have no position.
+fn add_terminated(
+    nspl_path: &Path,
+    nspl: &[NsplRow],
+    to_bng: &Wgs84ToBng,
+    rows: &mut Rows,
+) -> Result<usize, ImportError> {
     let mut terminated_without_position = 0_usize;
     for r in nspl {
         let reproject_error = |source| ImportError::Reproject {
-            path: nspl_path.clone(),
+            path: nspl_path.to_owned(),
             line: r.line,
             source: Box::new(source),
         };
@@ -175,7 +209,7 @@ pub(super) fn import(
         };
         if rows.contains_key(&r.postcode) {
             return Err(ImportError::DuplicateKey {
-                path: nspl_path.clone(),
+                path: nspl_path.to_owned(),
                 where_: format!("line {}", r.line),
                 column: "postcode",
                 key: r.postcode.clone(),
@@ -190,20 +224,5 @@ pub(super) fn import(
         );
     }
 
-    let out_path = out.path(OUT_PATH);
-    let mut sink = CsvSink::new(&HEADER).map_err(sink_error(out_path.clone()))?;
-    for (postcode, row) in &rows {
-        let record = [postcode.as_str(), row.status]
-            .into_iter()
-            .chain(row.fields.iter().map(String::as_str));
-        sink.row(record).map_err(sink_error(out_path.clone()))?;
-    }
-    let (bytes, count) = sink.finish().map_err(sink_error(out_path))?;
-    out.write(OUT_PATH, &bytes, count, &META)?;
-    report.lines.push(format!(
-        "{OUT_PATH}: {count} postcodes ({live} live, of which {live_without_position} without a \
-         position; {} terminated, of which {terminated_without_position} without a position)",
-        nspl.len()
-    ));
-    Ok(())
+    Ok(terminated_without_position)
 }

@@ -25,20 +25,26 @@ commissioner,join_provider_purchaser_date,left_provider_purchaser_date,contact_t
 null_19,null_20,null_21,amended_record_indicator,null_23,provider_purchaser,null_25,\
 prescribing_setting,null_27";
 
-/// One `epraccur` record with the fields the import reads; the rest empty.
-fn epraccur(
-    code: &str,
-    name: &str,
-    postcode: &str,
-    dates: (&str, &str),
-    status: &str,
-    commissioner: &str,
-    setting: &str,
-) -> String {
+/// One `epraccur` record from `code|name|postcode|open|close|status|commissioner|setting`; the
+/// fields the import does not read are left empty.
+fn epraccur(spec: &str) -> String {
+    let f: Vec<&str> = spec.split('|').collect();
+    let [
+        code,
+        name,
+        postcode,
+        open,
+        close,
+        status,
+        commissioner,
+        setting,
+    ] = f[..]
+    else {
+        panic!("bad fixture spec {spec:?}");
+    };
     format!(
-        "{code},{name},Y60,QMM,,,,,,{postcode},{},{},{status},B,{commissioner},,,,,,,0,,\
-         {commissioner},,{setting},",
-        dates.0, dates.1
+        "{code},{name},Y60,QMM,,,,,,{postcode},{open},{close},{status},B,{commissioner},,,,,,,0,,\
+         {commissioner},,{setting},"
     )
 }
 
@@ -69,6 +75,12 @@ fn put(root: &Path, rel: &str, text: &str) {
 
 /// Writes a complete, tiny open data folder.
 fn write_opendata(root: &Path) {
+    write_boundaries(root);
+    write_postcodes(root);
+    write_practices(root);
+}
+
+fn write_boundaries(root: &Path) {
     let norfolk = square(1.0, 52.5, 1.5, 52.8);
     let bristol = square(-2.7, 51.4, -2.5, 51.55);
     put(
@@ -126,7 +138,9 @@ fn write_opendata(root: &Path) {
             bristol,
         )]),
     );
+}
 
+fn write_postcodes(root: &Path) {
     put(
         root,
         "postcodes/codepoint_open_2025-10_NR_IP_PE_BS.csv",
@@ -159,80 +173,18 @@ PE1 1AB,10,560000,308000,E92000001,,,\n",
         gz.finish().unwrap(),
     )
     .unwrap();
+}
 
+fn write_practices(root: &Path) {
     let rows_2025 = [
-        epraccur(
-            "D82001",
-            "NORWICH PRACTICE",
-            "NR1 1AA",
-            ("20040401", ""),
-            "A",
-            "26A",
-            "4",
-        ),
-        epraccur(
-            "L81001",
-            "BRISTOL PRACTICE",
-            "BS2 8HW",
-            ("19740401", ""),
-            "A",
-            "15C",
-            "4",
-        ),
-        epraccur(
-            "D81001",
-            "NEAR PRACTICE",
-            "PE1 1AA",
-            ("19740401", "20200331"),
-            "C",
-            "06H",
-            "4",
-        ),
-        epraccur(
-            "E82001",
-            "FAR PRACTICE",
-            "PE1 1AB",
-            ("19740401", ""),
-            "A",
-            "06H",
-            "4",
-        ),
-        epraccur(
-            "D82002",
-            "LOST PRACTICE",
-            "NR99 9ZZ",
-            ("19740401", ""),
-            "A",
-            "26A",
-            "4",
-        ),
-        epraccur(
-            "D82003",
-            "DORMANT PRACTICE",
-            "NR1 1AA",
-            ("19740401", ""),
-            "D",
-            "26A",
-            "4",
-        ),
-        epraccur(
-            "Y00001",
-            "NOT A PRACTICE",
-            "NR1 1AA",
-            ("19740401", ""),
-            "A",
-            "26A",
-            "0",
-        ),
-        epraccur(
-            "L81002",
-            "MOVED PRACTICE",
-            "BS2 8HW",
-            ("19740401", ""),
-            "A",
-            "QXX",
-            "4",
-        ),
+        epraccur("D82001|NORWICH PRACTICE|NR1 1AA|20040401||A|26A|4"),
+        epraccur("L81001|BRISTOL PRACTICE|BS2 8HW|19740401||A|15C|4"),
+        epraccur("D81001|NEAR PRACTICE|PE1 1AA|19740401|20200331|C|06H|4"),
+        epraccur("E82001|FAR PRACTICE|PE1 1AB|19740401||A|06H|4"),
+        epraccur("D82002|LOST PRACTICE|NR99 9ZZ|19740401||A|26A|4"),
+        epraccur("D82003|DORMANT PRACTICE|NR1 1AA|19740401||D|26A|4"),
+        epraccur("Y00001|NOT A PRACTICE|NR1 1AA|19740401||A|26A|0"),
+        epraccur("L81002|MOVED PRACTICE|BS2 8HW|19740401||A|QXX|4"),
     ];
     put(
         root,
@@ -240,33 +192,9 @@ PE1 1AB,10,560000,308000,E92000001,,,\n",
         &format!("{EPRACCUR_HEADER}\n{}\n", rows_2025.join("\n")),
     );
     let rows_2019 = [
-        epraccur(
-            "D82001",
-            "OLD NAME",
-            "NR1 1AA",
-            ("20040401", ""),
-            "A",
-            "06W",
-            "4",
-        ),
-        epraccur(
-            "D82004",
-            "GONE PRACTICE",
-            "NR1 1AB",
-            ("19740401", "20190101"),
-            "C",
-            "06W",
-            "4",
-        ),
-        epraccur(
-            "L81002",
-            "MOVED PRACTICE",
-            "BS2 8HW",
-            ("19740401", ""),
-            "A",
-            "15C",
-            "4",
-        ),
+        epraccur("D82001|OLD NAME|NR1 1AA|20040401||A|06W|4"),
+        epraccur("D82004|GONE PRACTICE|NR1 1AB|19740401|20190101|C|06W|4"),
+        epraccur("L81002|MOVED PRACTICE|BS2 8HW|19740401||A|15C|4"),
     ];
     put(
         root,
@@ -565,7 +493,7 @@ fn a_bad_date_is_an_error_naming_file_line_and_value() {
     let dir = tempfile::tempdir().unwrap();
     let opendata = dir.path().join("opendata");
     write_opendata(&opendata);
-    let row = epraccur("D82001", "X", "NR1 1AA", ("20231301", ""), "A", "26A", "4");
+    let row = epraccur("D82001|X|NR1 1AA|20231301||A|26A|4");
     put(
         &opendata,
         "gp/epraccur_2019-12_england_wales.csv",
@@ -664,7 +592,7 @@ fn long_coordinates_are_copied_bit_for_bit() {
     let text = read(&out, "boundaries/lsoa2011_norfolk_waveney_bristol.geojson");
     let at = text.find(r#""coordinates":[[[0.92"#).unwrap() + r#""coordinates":[[["#.len();
     let first: Vec<f64> = text[at..]
-        .split(|c| c == ']')
+        .split(']')
         .next()
         .unwrap()
         .split(',')
