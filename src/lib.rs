@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod bands_map;
+pub mod batch;
 pub mod config;
 pub mod coord;
 pub mod dataset;

@@ -13,6 +13,7 @@ use careband::dataset::Dataset;
 use careband::load::{DataSource, load};
 use careband::lookup::{Answer, Query, lookup};
 
+mod batch;
 mod render;
 mod serve;
 
@@ -85,6 +86,8 @@ enum Command {
     },
     /// Serve the HTTP API (JSON) on 127.0.0.1:8080; see GET /openapi.json.
     Serve(serve::ServeArgs),
+    /// Answer every row of a CSV or .xlsx file of postcodes, points or addresses (CSV out).
+    Batch(batch::BatchArgs),
     /// Build geodata/ from the open data files (for maintainers; see geodata/README.md).
     Import {
         /// Folder holding the NHS / ONS / OS open data files.
@@ -180,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(args),
+        Command::Batch(args) => batch::run(args),
         Command::Import { opendata, out } => {
             let report = careband::import::run(&careband::import::ImportOptions { opendata, out })
                 .context("import failed")?;

@@ -1,0 +1,677 @@
+//! Batch mode: a CSV or Excel file of postcodes, points or addresses in; the same rows out, in
+//! the same order, each with its answer (or the reason it has none) appended.
+//!
+//! Every input row gives exactly one output row, blank and bad rows included. A bad row is
+//! never a failure of the run: only an input that cannot be read as a table (unreadable, an
+//! unclosed quote, a broken workbook) or an output that cannot be written stops it, with a
+//! [`BatchError`] naming the line.
+//!
+//! The pipeline, streaming so memory does not grow with the file:
+//! 1. open the input: CSV ([`run`]; the delimiter is sniffed from the header line, a UTF-8
+//!    byte order mark is skipped) or an `.xlsx` worksheet ([`run_xlsx`]);
+//! 2. read the header and find the lookup columns by name or as named in
+//!    [`BatchOptions::columns`];
+//! 3. read a chunk of at most [`BatchOptions::chunk_rows`] rows (and [`CHUNK_BYTES`] bytes);
+//! 4. answer the chunk's rows in parallel with `rayon`, each slice of rows rendered to CSV text
+//!    on its own thread;
+//! 5. write the slices in input order, so the output is byte-identical whatever the thread
+//!    count, and report progress;
+//! 6. repeat until the input ends, then return the [`Summary`].
+//!
+//! Answers come from [`crate::lookup::lookup`], so a row answers exactly as the CLI and the HTTP
+//! API would for the same postcode and date.
+
+use std::collections::BTreeMap;
+use std::io::{self, Cursor, Read, Seek, Write};
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::dataset::Dataset;
+
+mod csv_input;
+mod row;
+mod xlsx_input;
+
+use csv_input::CsvInput;
+use row::{Ctx, Plan};
+use xlsx_input::XlsxInput;
+
+/// Largest record (a CSV line with its fields, or a worksheet row) read, in bytes. A longer
+/// record is skipped and answered as a bad row; memory per record never exceeds this.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+
+/// Rows read and answered together before being written out.
+pub const CHUNK_ROWS: usize = 8192;
+
+/// Field bytes read into one chunk at most, so a chunk of long rows stays small.
+pub const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+/// Rows one worker answers and renders at a time.
+const SLICE_ROWS: usize = 512;
+
+/// The columns appended to every row, in order.
+pub const RESULT_COLUMNS: [&str; 20] = [
+    "status",
+    "query_used",
+    "band",
+    "rate",
+    "rate_kind",
+    "distance_miles",
+    "nearest_surgery_code",
+    "nearest_surgery_name",
+    "near_threshold",
+    "zone",
+    "pcn",
+    "locality",
+    "providers_main",
+    "providers_secondary",
+    "providers_framework",
+    "night_providers",
+    "illustrative",
+    "scheme",
+    "dataset_version",
+    "error",
+];
+
+/// The UTF-8 byte order mark written first with [`BatchOptions::excel`].
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The kind of input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Delimited text, UTF-8 (with or without a byte order mark).
+    Csv,
+    /// An Excel `.xlsx` workbook: one worksheet is read.
+    Xlsx,
+}
+
+impl InputFormat {
+    /// The format a file name implies: `.xlsx` and `.xlsm` are workbooks, anything else CSV.
+    #[must_use]
+    pub fn from_path(path: &Path) -> Self {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("xlsx" | "xlsm") => Self::Xlsx,
+            _ => Self::Csv,
+        }
+    }
+}
+
+/// Which columns hold the query. All empty (the default) means: find them by header name.
+///
+/// Named columns are matched exactly first, then ignoring case and surrounding spaces. When
+/// any is named, only named columns are used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnNames {
+    /// The postcode column.
+    pub postcode: Option<String>,
+    /// The latitude column (with `lon`).
+    pub lat: Option<String>,
+    /// The longitude column (with `lat`).
+    pub lon: Option<String>,
+    /// The BNG easting column (with `northing`).
+    pub easting: Option<String>,
+    /// The BNG northing column (with `easting`).
+    pub northing: Option<String>,
+    /// Address columns, searched in order for a full postcode.
+    pub address: Vec<String>,
+}
+
+impl ColumnNames {
+    /// True when no column is named, so columns are found by header name.
+    #[must_use]
+    pub fn is_auto(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// How a batch is run.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// The date every row is answered for (rates and open surgeries on that day).
+    pub date: NaiveDate,
+    /// Where the query is in each row.
+    pub columns: ColumnNames,
+    /// CSV delimiter; `None` sniffs comma, semicolon or tab from the header line. The output
+    /// uses the same delimiter (a comma for workbooks).
+    pub delimiter: Option<u8>,
+    /// Write for Excel: a UTF-8 byte order mark first and CRLF line ends.
+    pub excel: bool,
+    /// Worker threads; `None` uses rayon's global pool (one per core).
+    pub threads: Option<NonZeroUsize>,
+    /// Worksheet of an `.xlsx` input; `None` is the first one.
+    pub sheet: Option<String>,
+    /// Rows per chunk (at least 1); memory use grows with it.
+    pub chunk_rows: usize,
+}
+
+impl BatchOptions {
+    /// Defaults for a date: columns by header name, sniffed delimiter, LF line ends, all
+    /// cores, [`CHUNK_ROWS`] rows per chunk.
+    #[must_use]
+    pub fn new(date: NaiveDate) -> Self {
+        Self {
+            date,
+            columns: ColumnNames::default(),
+            delimiter: None,
+            excel: false,
+            threads: None,
+            sheet: None,
+            chunk_rows: CHUNK_ROWS,
+        }
+    }
+}
+
+/// How far a run has got, reported after every chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Data rows written so far (the header not counted).
+    pub rows: u64,
+    /// Input bytes consumed so far (CSV only; 0 for workbooks, which are compressed).
+    pub input_bytes: u64,
+}
+
+/// What a run did: row counts by outcome, by band and by scheme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Data rows read (and written: always the same number).
+    pub rows: u64,
+    /// Rows answered with a scheme's answer.
+    pub answered: u64,
+    /// Rows whose postcode is valid but unknown, or known without a position.
+    pub not_found: u64,
+    /// Rows whose point no scheme covers.
+    pub outside_coverage: u64,
+    /// Rows that could not be read as a query (bad postcode or number, ragged, too long...).
+    pub bad_input: u64,
+    /// Rows with nothing in them.
+    pub blank: u64,
+    /// Answered rows per band, or per rate name where no band applies (`spot price`), or
+    /// `no rate` (one count per covering scheme).
+    pub by_band: BTreeMap<String, u64>,
+    /// Answered rows per scheme id.
+    pub by_scheme: BTreeMap<String, u64>,
+    /// Rows with bytes that are not UTF-8 (copied with U+FFFD in their place).
+    pub invalid_utf8_rows: u64,
+    /// Line (CSV) or sheet row (workbook) of the first such row.
+    pub first_invalid_utf8_line: Option<u64>,
+    /// Which columns the queries were read from.
+    pub columns_used: Vec<String>,
+    /// The date the rows were answered for.
+    pub date: NaiveDate,
+    /// Dataset version used.
+    pub dataset_version: String,
+}
+
+/// Row counts of one slice of rows, added into the [`Summary`] in input order.
+#[derive(Debug, Default)]
+struct Counts {
+    rows: u64,
+    answered: u64,
+    not_found: u64,
+    outside_coverage: u64,
+    bad_input: u64,
+    blank: u64,
+    by_band: BTreeMap<String, u64>,
+    by_scheme: BTreeMap<String, u64>,
+    invalid_utf8_rows: u64,
+    first_invalid_utf8_line: Option<u64>,
+}
+
+impl Summary {
+    fn add(&mut self, c: Counts) {
+        self.rows += c.rows;
+        self.answered += c.answered;
+        self.not_found += c.not_found;
+        self.outside_coverage += c.outside_coverage;
+        self.bad_input += c.bad_input;
+        self.blank += c.blank;
+        for (k, v) in c.by_band {
+            *self.by_band.entry(k).or_default() += v;
+        }
+        for (k, v) in c.by_scheme {
+            *self.by_scheme.entry(k).or_default() += v;
+        }
+        self.invalid_utf8_rows += c.invalid_utf8_rows;
+        self.first_invalid_utf8_line =
+            match (self.first_invalid_utf8_line, c.first_invalid_utf8_line) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+    }
+}
+
+/// Why a run stopped. Bad rows never stop a run; these are failures of the run itself.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// The input could not be read.
+    #[error("cannot read the input (near line {line})")]
+    Read {
+        /// Line being read.
+        line: u64,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The output could not be written.
+    #[error("cannot write the output")]
+    Write(#[source] io::Error),
+    /// No header row.
+    #[error("the input is empty: there is no header row")]
+    Empty,
+    /// The header row is over [`MAX_RECORD_BYTES`].
+    #[error("line {line}: the header is longer than {MAX_RECORD_BYTES} bytes: is this a CSV file?")]
+    HeaderTooLong {
+        /// Line (or sheet row) of the header.
+        line: u64,
+    },
+    /// The input ends inside a quoted field.
+    #[error(
+        "line {line}: a quoted field opens here and is never closed (the file ends inside it); \
+         fix the quote, or quote the whole field and double any quote inside it"
+    )]
+    UnclosedQuote {
+        /// Line where the quote opens.
+        line: u64,
+    },
+    /// UTF-16 text.
+    #[error("the input is UTF-16 text, not UTF-8: save it as \"CSV UTF-8\" and try again")]
+    Utf16,
+    /// Not delimited text at all.
+    #[error("the input is not CSV text: it looks like {what}")]
+    NotCsv {
+        /// What it looks like, and what to do.
+        what: &'static str,
+    },
+    /// The workbook cannot be read.
+    #[error("cannot read the workbook: {0}")]
+    Workbook(String),
+    /// The workbook has no worksheet.
+    #[error("the workbook has no worksheets")]
+    NoSheets,
+    /// The named sheet is not in the workbook.
+    #[error("the workbook has no sheet {sheet:?} (it has: {sheets})")]
+    NoSuchSheet {
+        /// The sheet asked for.
+        sheet: String,
+        /// The sheets it has.
+        sheets: String,
+    },
+    /// No column to read queries from.
+    #[error(
+        "no lookup column: the header has no column named postcode, lat and lon (or latitude \
+         and longitude), easting and northing, or address (it has: {headers})"
+    )]
+    NoLookupColumn {
+        /// The header's column names.
+        headers: String,
+    },
+    /// A named column is not in the header.
+    #[error("there is no {role} column named {name:?} (the header has: {headers})")]
+    UnknownColumn {
+        /// What the column was to hold (`postcode`, `latitude`...).
+        role: &'static str,
+        /// The name given.
+        name: String,
+        /// The header's column names.
+        headers: String,
+    },
+    /// Half of a coordinate pair was named.
+    #[error("a {given} column needs a {missing} column too")]
+    HalfPair {
+        /// The half named.
+        given: &'static str,
+        /// The half missing.
+        missing: &'static str,
+    },
+    /// The worker threads could not be started.
+    #[error("cannot start the worker threads")]
+    Threads(#[source] rayon::ThreadPoolBuildError),
+}
+
+/// One record: its lines and where its fields are in the [`Chunk`].
+#[derive(Debug, Clone)]
+struct RawRow {
+    /// First physical line (CSV) or sheet row (workbook), 1-based.
+    line: u64,
+    /// Last physical line (a quoted field can span lines).
+    last_line: u64,
+    /// Offset of the first field's bytes in `Chunk::data`.
+    data_start: usize,
+    /// This row's entries in `Chunk::ends`.
+    fields: Range<usize>,
+    /// A problem found while reading.
+    issue: Option<RowIssue>,
+}
+
+/// A problem with a record found while reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowIssue {
+    /// Over [`MAX_RECORD_BYTES`]: read to its end, not stored.
+    TooLong {
+        /// Its size in bytes.
+        bytes: u64,
+        /// Where its last quoted field opened, when the record spans lines (a likely
+        /// unclosed quote).
+        quote_line: Option<u64>,
+    },
+}
+
+/// Rows read together: all fields' bytes in one buffer, reused from chunk to chunk.
+#[derive(Debug, Default)]
+struct Chunk {
+    data: Vec<u8>,
+    /// End offset in `data` of every field, row after row.
+    ends: Vec<usize>,
+    rows: Vec<RawRow>,
+}
+
+impl Chunk {
+    fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+        self.rows.clear();
+    }
+
+    fn field_count(&self, r: &RawRow) -> usize {
+        r.fields.len()
+    }
+
+    /// Field `i` of row `r`, raw bytes.
+    fn field(&self, r: &RawRow, i: usize) -> Option<&[u8]> {
+        if i >= r.fields.len() {
+            return None;
+        }
+        let k = r.fields.start + i;
+        let start = if i == 0 {
+            r.data_start
+        } else {
+            self.ends[k - 1]
+        };
+        self.data.get(start..self.ends[k])
+    }
+}
+
+/// A source of rows: CSV text or a worksheet.
+trait RowSource {
+    /// Reads the next row into `chunk`; false at end of input.
+    fn read_row(&mut self, chunk: &mut Chunk) -> Result<bool, BatchError>;
+    /// Input bytes consumed so far (0 when unknown).
+    fn consumed(&self) -> u64;
+    /// What a record's position is called in messages (`line`, `row`).
+    fn unit(&self) -> &'static str;
+}
+
+impl<R: Read> RowSource for CsvInput<R> {
+    fn read_row(&mut self, chunk: &mut Chunk) -> Result<bool, BatchError> {
+        self.read_record(chunk)
+    }
+    fn consumed(&self) -> u64 {
+        CsvInput::consumed(self)
+    }
+    fn unit(&self) -> &'static str {
+        "line"
+    }
+}
+
+impl<RS: Read + Seek> RowSource for XlsxInput<'_, RS> {
+    fn read_row(&mut self, chunk: &mut Chunk) -> Result<bool, BatchError> {
+        XlsxInput::read_row(self, chunk)
+    }
+    fn consumed(&self) -> u64 {
+        0
+    }
+    fn unit(&self) -> &'static str {
+        "row"
+    }
+}
+
+/// Answers every row of a CSV or workbook input, streaming, and writes the rows with their
+/// answers to `output`. A workbook is first read whole into memory (it needs seeking); use
+/// [`run_xlsx`] with a file to avoid that.
+///
+/// `progress` is called after every chunk, from the calling thread.
+///
+/// # Errors
+/// [`BatchError`] for a failure of the run itself; bad rows are answered as such.
+pub fn run(
+    mut input: impl Read,
+    format: InputFormat,
+    output: impl Write,
+    opts: &BatchOptions,
+    ds: &Dataset,
+    progress: &dyn Fn(Progress),
+) -> Result<Summary, BatchError> {
+    match format {
+        InputFormat::Csv => {
+            let mut source = CsvInput::open(input, opts.delimiter)?;
+            let delimiter = source.delimiter();
+            drive(&mut source, delimiter, output, opts, ds, progress)
+        }
+        InputFormat::Xlsx => {
+            let mut bytes = Vec::new();
+            input
+                .read_to_end(&mut bytes)
+                .map_err(|source| BatchError::Read { line: 0, source })?;
+            run_xlsx(Cursor::new(bytes), output, opts, ds, progress)
+        }
+    }
+}
+
+/// Answers every row of one worksheet of an `.xlsx` workbook (the first, or
+/// [`BatchOptions::sheet`]). The output is CSV, comma-delimited unless
+/// [`BatchOptions::delimiter`] says otherwise.
+///
+/// # Errors
+/// [`BatchError`] for a failure of the run itself; bad rows are answered as such.
+pub fn run_xlsx(
+    input: impl Read + Seek,
+    output: impl Write,
+    opts: &BatchOptions,
+    ds: &Dataset,
+    progress: &dyn Fn(Progress),
+) -> Result<Summary, BatchError> {
+    let (mut book, sheet) = xlsx_input::open(input, opts.sheet.as_deref())?;
+    let mut source = XlsxInput::new(&mut book, &sheet)?;
+    drive(
+        &mut source,
+        opts.delimiter.unwrap_or(b','),
+        output,
+        opts,
+        ds,
+        progress,
+    )
+}
+
+fn csv_writer(delimiter: u8, excel: bool) -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(if excel {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(b'\n')
+        })
+        .from_writer(Vec::new())
+}
+
+/// A chunk's rows answered and rendered, slice by slice, in input order.
+type Answered = Vec<(Vec<u8>, Counts)>;
+
+/// Reads rows into an empty `chunk` until it holds `chunk_rows` rows or [`CHUNK_BYTES`] bytes.
+/// False once the input has ended.
+fn fill(
+    source: &mut dyn RowSource,
+    chunk: &mut Chunk,
+    chunk_rows: usize,
+) -> Result<bool, BatchError> {
+    while chunk.rows.len() < chunk_rows && chunk.data.len() < CHUNK_BYTES {
+        if !source.read_row(chunk)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Runs `work` on the pool (the global one when `None`) while `io` runs on this thread, and
+/// returns both results. `io` need not be `Send`: it never leaves this thread.
+fn overlap<A: Send, B>(
+    pool: Option<&rayon::ThreadPool>,
+    work: impl FnOnce() -> A + Send,
+    io: impl FnOnce() -> B,
+) -> (A, B) {
+    let mut a = None;
+    let b = match pool {
+        Some(p) => p.in_place_scope(|s| {
+            s.spawn(|_| a = Some(work()));
+            io()
+        }),
+        None => rayon::in_place_scope(|s| {
+            s.spawn(|_| a = Some(work()));
+            io()
+        }),
+    };
+    (
+        a.expect("a rayon scope returns only after its spawned job has run"),
+        b,
+    )
+}
+
+/// Answers a chunk's rows in parallel, in slices of [`SLICE_ROWS`].
+fn answer_chunk(ctx: &Ctx<'_>, chunk: &Chunk) -> Result<Answered, csv::Error> {
+    chunk
+        .rows
+        .par_chunks(SLICE_ROWS)
+        .map(|rows| row::render(ctx, chunk, rows))
+        .collect()
+}
+
+fn write_slices(
+    output: &mut impl Write,
+    slices: Answered,
+    summary: &mut Summary,
+) -> Result<(), BatchError> {
+    for (bytes, counts) in slices {
+        output.write_all(&bytes).map_err(BatchError::Write)?;
+        summary.add(counts);
+    }
+    Ok(())
+}
+
+/// The pipeline of the module docs, steps 2 to 6.
+fn drive(
+    source: &mut dyn RowSource,
+    delimiter: u8,
+    mut output: impl Write,
+    opts: &BatchOptions,
+    ds: &Dataset,
+    progress: &dyn Fn(Progress),
+) -> Result<Summary, BatchError> {
+    let mut chunk = Chunk::default();
+    if !source.read_row(&mut chunk)? {
+        return Err(BatchError::Empty);
+    }
+    let head = &chunk.rows[0];
+    if head.issue.is_some() {
+        return Err(BatchError::HeaderTooLong { line: head.line });
+    }
+    let header: Vec<String> = (0..chunk.field_count(head))
+        .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
+        .collect();
+    let plan = Plan::new(&header, &opts.columns)?;
+    let pool = opts
+        .threads
+        .map(|n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n.get())
+                .build()
+                .map_err(BatchError::Threads)
+        })
+        .transpose()?;
+    let ctx = Ctx {
+        ds,
+        date: opts.date,
+        plan: &plan,
+        unit: source.unit(),
+        delimiter,
+        excel: opts.excel,
+    };
+
+    let mut w = csv_writer(delimiter, opts.excel);
+    let header_out = header.iter().map(String::as_str).chain(RESULT_COLUMNS);
+    w.write_record(header_out)
+        .map_err(|e| BatchError::Write(e.into()))?;
+    let head_bytes = w
+        .into_inner()
+        .map_err(|e| BatchError::Write(e.into_error()))?;
+    if opts.excel {
+        output.write_all(UTF8_BOM).map_err(BatchError::Write)?;
+    }
+    output.write_all(&head_bytes).map_err(BatchError::Write)?;
+
+    let mut summary = Summary {
+        rows: 0,
+        answered: 0,
+        not_found: 0,
+        outside_coverage: 0,
+        bad_input: 0,
+        blank: 0,
+        by_band: BTreeMap::new(),
+        by_scheme: BTreeMap::new(),
+        invalid_utf8_rows: 0,
+        first_invalid_utf8_line: None,
+        columns_used: plan.describe(&header),
+        date: opts.date,
+        dataset_version: ds.version.clone(),
+    };
+    let chunk_rows = opts.chunk_rows.max(1);
+    // Two chunks in flight: the pool answers `cur` while this thread writes the answers of the
+    // chunk before it and reads the next one into `next`, so reading and writing overlap the
+    // work instead of leaving cores idle.
+    let mut cur = chunk;
+    cur.clear();
+    let mut next = Chunk::default();
+    let mut more = fill(source, &mut cur, chunk_rows)?;
+    let mut done: Option<Answered> = None;
+    while !cur.rows.is_empty() {
+        let (answered, io) = overlap(
+            pool.as_ref(),
+            || answer_chunk(&ctx, &cur),
+            || {
+                if let Some(slices) = done.take() {
+                    write_slices(&mut output, slices, &mut summary)?;
+                    progress(Progress {
+                        rows: summary.rows,
+                        input_bytes: source.consumed(),
+                    });
+                }
+                next.clear();
+                if more {
+                    fill(source, &mut next, chunk_rows)
+                } else {
+                    Ok(false)
+                }
+            },
+        );
+        more = io?;
+        done = Some(answered.map_err(|e| BatchError::Write(e.into()))?);
+        std::mem::swap(&mut cur, &mut next);
+    }
+    if let Some(slices) = done.take() {
+        write_slices(&mut output, slices, &mut summary)?;
+        progress(Progress {
+            rows: summary.rows,
+            input_bytes: source.consumed(),
+        });
+    }
+    output.flush().map_err(BatchError::Write)?;
+    Ok(summary)
+}

@@ -1,0 +1,855 @@
+//! One row: which columns hold the query, what the row asks, and the result columns of its
+//! answer. Pure: no I/O, rows are rendered to CSV text in memory.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+
+use crate::api::lookup::find_postcode;
+use crate::dataset::Dataset;
+use crate::lookup::{Answer, LookupError, PointAnswer, Query, lookup};
+use crate::postcode::{self, PostcodeQuery};
+use crate::resolve::{RateKind, Resolution, SchemeAnswer};
+
+use super::{BatchError, Chunk, ColumnNames, Counts, RESULT_COLUMNS, RawRow, RowIssue};
+
+/// Header names (lower case, letters and digits only) read as each kind of column.
+const POSTCODE_NAMES: &[&str] = &["postcode", "postalcode", "pcode"];
+const LAT_NAMES: &[&str] = &["lat", "latitude"];
+const LON_NAMES: &[&str] = &["lon", "lng", "long", "longitude"];
+const EASTING_NAMES: &[&str] = &["easting", "eastings"];
+const NORTHING_NAMES: &[&str] = &["northing", "northings"];
+
+/// Most header names quoted in an error message.
+const HEADERS_SHOWN: usize = 20;
+
+/// Separates the values of two covering schemes in one cell.
+const SCHEME_SEP: &str = " | ";
+
+/// Separates the names in one cell (providers).
+const LIST_SEP: &str = "; ";
+
+/// Separates two areas of the same kind (a point on a shared border).
+const AREA_SEP: &str = " / ";
+
+/// Where the query columns are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Plan {
+    /// Number of header fields: every row is written with exactly this many input fields.
+    pub width: usize,
+    pub postcode: Option<usize>,
+    pub point: Option<(usize, usize)>,
+    pub bng: Option<(usize, usize)>,
+    pub address: Vec<usize>,
+}
+
+/// A header name reduced to lower-case letters and digits (`Post Code` -> `postcode`).
+fn squash(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn is_address_name(squashed: &str) -> bool {
+    squashed.starts_with("address") || matches!(squashed, "fulladdress" | "streetaddress")
+}
+
+fn headers_text(header: &[String]) -> String {
+    let mut s = header
+        .iter()
+        .take(HEADERS_SHOWN)
+        .map(|h| format!("{h:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if header.len() > HEADERS_SHOWN {
+        let _ = write!(s, " and {} more", header.len() - HEADERS_SHOWN);
+    }
+    s
+}
+
+impl Plan {
+    /// Finds the query columns: the named ones, or by header name.
+    pub(super) fn new(header: &[String], names: &ColumnNames) -> Result<Self, BatchError> {
+        let width = header.len();
+        let squashed: Vec<String> = header.iter().map(|h| squash(h)).collect();
+        let plan = if names.is_auto() {
+            let find = |wanted: &[&str]| squashed.iter().position(|h| wanted.contains(&h.as_str()));
+            let pair = |a, b| find(a).zip(find(b));
+            Self {
+                width,
+                postcode: find(POSTCODE_NAMES),
+                point: pair(LAT_NAMES, LON_NAMES),
+                bng: pair(EASTING_NAMES, NORTHING_NAMES),
+                address: (0..width)
+                    .filter(|&i| is_address_name(&squashed[i]))
+                    .collect(),
+            }
+        } else {
+            let named = |role: &'static str, name: &Option<String>| {
+                name.as_deref()
+                    .map(|n| named_column(header, role, n))
+                    .transpose()
+            };
+            let pair =
+                |a: (&'static str, &Option<String>), b: (&'static str, &Option<String>)| match (
+                    named(a.0, a.1)?,
+                    named(b.0, b.1)?,
+                ) {
+                    (Some(x), Some(y)) => Ok(Some((x, y))),
+                    (None, None) => Ok(None),
+                    (Some(_), None) => Err(BatchError::HalfPair {
+                        given: a.0,
+                        missing: b.0,
+                    }),
+                    (None, Some(_)) => Err(BatchError::HalfPair {
+                        given: b.0,
+                        missing: a.0,
+                    }),
+                };
+            Self {
+                width,
+                postcode: named("postcode", &names.postcode)?,
+                point: pair(("latitude", &names.lat), ("longitude", &names.lon))?,
+                bng: pair(("easting", &names.easting), ("northing", &names.northing))?,
+                address: names
+                    .address
+                    .iter()
+                    .map(|n| named_column(header, "address", n))
+                    .collect::<Result<_, _>>()?,
+            }
+        };
+        if plan.postcode.is_none()
+            && plan.point.is_none()
+            && plan.bng.is_none()
+            && plan.address.is_empty()
+        {
+            return Err(BatchError::NoLookupColumn {
+                headers: headers_text(header),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// The columns used, in the order they are tried, for the summary.
+    pub(super) fn describe(&self, header: &[String]) -> Vec<String> {
+        let name = |i: usize| format!("{:?}", header.get(i).map_or("", String::as_str));
+        let mut out = Vec::new();
+        if let Some(i) = self.postcode {
+            out.push(format!("postcode: {}", name(i)));
+        }
+        if let Some((a, b)) = self.point {
+            out.push(format!("lat/lon: {} and {}", name(a), name(b)));
+        }
+        if let Some((a, b)) = self.bng {
+            out.push(format!("easting/northing: {} and {}", name(a), name(b)));
+        }
+        if !self.address.is_empty() {
+            let names: Vec<String> = self.address.iter().map(|&i| name(i)).collect();
+            out.push(format!("address: {}", names.join(", ")));
+        }
+        out
+    }
+}
+
+fn named_column(header: &[String], role: &'static str, name: &str) -> Result<usize, BatchError> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .or_else(|| {
+            header
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(name.trim()))
+        })
+        .ok_or_else(|| BatchError::UnknownColumn {
+            role,
+            name: name.to_string(),
+            headers: headers_text(header),
+        })
+}
+
+/// What every row of a run shares.
+pub(super) struct Ctx<'a> {
+    pub ds: &'a Dataset,
+    pub date: NaiveDate,
+    pub plan: &'a Plan,
+    /// `line` (CSV) or `row` (workbook), for messages.
+    pub unit: &'static str,
+    pub delimiter: u8,
+    pub excel: bool,
+}
+
+/// The outcome of one row, as in the `status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Answered,
+    NotFound,
+    OutsideCoverage,
+    BadInput,
+    Blank,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::NotFound => "not_found",
+            Self::OutsideCoverage => "outside_coverage",
+            Self::BadInput => "bad_input",
+            Self::Blank => "blank",
+        }
+    }
+}
+
+/// The result columns of one row, `status` to `error` (see [`RESULT_COLUMNS`]).
+#[derive(Debug, Default)]
+struct Out {
+    cols: [String; RESULT_COLUMNS.len()],
+}
+
+/// Column positions in [`RESULT_COLUMNS`].
+mod col {
+    pub const STATUS: usize = 0;
+    pub const QUERY_USED: usize = 1;
+    pub const BAND: usize = 2;
+    pub const RATE: usize = 3;
+    pub const RATE_KIND: usize = 4;
+    pub const DISTANCE_MILES: usize = 5;
+    pub const SURGERY_CODE: usize = 6;
+    pub const SURGERY_NAME: usize = 7;
+    pub const NEAR_THRESHOLD: usize = 8;
+    pub const ZONE: usize = 9;
+    pub const PCN: usize = 10;
+    pub const LOCALITY: usize = 11;
+    pub const MAIN: usize = 12;
+    pub const SECONDARY: usize = 13;
+    pub const FRAMEWORK: usize = 14;
+    pub const NIGHT: usize = 15;
+    pub const ILLUSTRATIVE: usize = 16;
+    pub const SCHEME: usize = 17;
+    pub const DATASET_VERSION: usize = 18;
+    pub const ERROR: usize = 19;
+}
+
+/// What a row asks, or why it asks nothing answerable.
+enum Ask {
+    Query { query: Query, used: String },
+    Bad { used: String, why: String },
+    Blank,
+}
+
+/// A number as typed: `52.63`, or `52,63` where the comma is a decimal separator.
+fn number(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().or_else(|| {
+        (s.matches(',').count() == 1 && !s.contains('.'))
+            .then(|| s.replace(',', ".").parse::<f64>().ok())
+            .flatten()
+    })
+}
+
+/// Reads a coordinate pair; `None` when both cells are empty.
+fn pair_query(
+    a: &str,
+    b: &str,
+    names: (&str, &str),
+    make: impl Fn(f64, f64) -> Query,
+) -> Option<Ask> {
+    let used = format!("{a},{b}");
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(Ask::Bad {
+            used,
+            why: format!("{} is given without {}", names.0, names.1),
+        }),
+        (true, false) => Some(Ask::Bad {
+            used,
+            why: format!("{} is given without {}", names.1, names.0),
+        }),
+        (false, false) => Some(match (number(a), number(b)) {
+            (Some(x), Some(y)) => Ask::Query {
+                query: make(x, y),
+                used,
+            },
+            (None, _) => Ask::Bad {
+                used,
+                why: format!("{} {a:?} is not a number", names.0),
+            },
+            (_, None) => Ask::Bad {
+                used,
+                why: format!("{} {b:?} is not a number", names.1),
+            },
+        }),
+    }
+}
+
+/// A full postcode from a postcode cell: the cell itself, or a full postcode found inside it
+/// (`NR1 1AA, UK`).
+fn postcode_query(cell: &str) -> Ask {
+    if plainly_full(cell) {
+        // `lookup` parses it (once); a cell of this shape cannot be a partial postcode, which
+        // would make `lookup` summarise a whole district.
+        return Ask::Query {
+            query: Query::Postcode(cell.to_string()),
+            used: cell.to_string(),
+        };
+    }
+    match postcode::parse(cell) {
+        Ok(PostcodeQuery::Unit(pc)) => Ask::Query {
+            query: Query::Postcode(pc.to_string()),
+            used: pc.to_string(),
+        },
+        Ok(partial) => Ask::Bad {
+            used: partial.as_str().to_string(),
+            why: format!(
+                "{} is a partial postcode: a row needs a full postcode such as NR1 1AA",
+                partial.as_str()
+            ),
+        },
+        Err(e) => match find_postcode(cell) {
+            Some(m) => Ask::Query {
+                query: Query::Postcode(m.postcode.clone()),
+                used: format!(
+                    "{} (found in the postcode cell as {:?})",
+                    m.postcode, m.text
+                ),
+            },
+            None => Ask::Bad {
+                used: cell.to_string(),
+                why: e.to_string(),
+            },
+        },
+    }
+}
+
+/// True for text shaped like a full postcode and nothing else: ASCII letters and digits, as
+/// one token of 5 to 7 characters or an outward code of 2 to 4 and an inward code of 3
+/// separated by one space. Whether it is a valid postcode is left to the parser.
+fn plainly_full(cell: &str) -> bool {
+    let b = cell.as_bytes();
+    if !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b' ') {
+        return false;
+    }
+    match cell.split_once(' ') {
+        None => (5..=7).contains(&b.len()),
+        Some((out, inw)) => (2..=4).contains(&out.len()) && inw.len() == 3 && !inw.contains(' '),
+    }
+}
+
+/// The first query kind with something in this row, in the order postcode, lat/lon,
+/// easting/northing, address.
+fn ask(plan: &Plan, fields: &[Cow<'_, str>]) -> Ask {
+    let get = |i: usize| fields.get(i).map_or("", |f| f.trim());
+    if let Some(i) = plan.postcode {
+        let cell = get(i);
+        if !cell.is_empty() {
+            return postcode_query(cell);
+        }
+    }
+    if let Some((a, b)) = plan.point
+        && let Some(ask) = pair_query(get(a), get(b), ("latitude", "longitude"), |lat, lon| {
+            Query::Point { lat, lon }
+        })
+    {
+        return ask;
+    }
+    if let Some((a, b)) = plan.bng
+        && let Some(ask) = pair_query(
+            get(a),
+            get(b),
+            ("easting", "northing"),
+            |easting, northing| Query::Bng { easting, northing },
+        )
+    {
+        return ask;
+    }
+    let address: Vec<&str> = plan
+        .address
+        .iter()
+        .map(|&i| get(i))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if !address.is_empty() {
+        let joined = address.join(", ");
+        return match find_postcode(&joined) {
+            Some(m) => Ask::Query {
+                query: Query::Postcode(m.postcode.clone()),
+                used: format!("{} (found in the address as {:?})", m.postcode, m.text),
+            },
+            None => Ask::Bad {
+                used: String::new(),
+                why: "no full UK postcode (like NR1 1AA) was found in the address".into(),
+            },
+        };
+    }
+    if fields.iter().all(|f| f.trim().is_empty()) {
+        Ask::Blank
+    } else {
+        Ask::Bad {
+            used: String::new(),
+            why: format!("no {} in this row", lookup_kinds(plan)),
+        }
+    }
+}
+
+/// "postcode or address" and the like, for a row with empty lookup cells.
+fn lookup_kinds(plan: &Plan) -> String {
+    let mut kinds = Vec::new();
+    if plan.postcode.is_some() {
+        kinds.push("postcode");
+    }
+    if plan.point.is_some() {
+        kinds.push("latitude and longitude");
+    }
+    if plan.bng.is_some() {
+        kinds.push("easting and northing");
+    }
+    if !plan.address.is_empty() {
+        kinds.push("address");
+    }
+    kinds.join(" or ")
+}
+
+/// Answers one row into `out`, counting it.
+fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Counts) -> Status {
+    let (query, used) = match ask(ctx.plan, fields) {
+        Ask::Blank => {
+            out.cols[col::ERROR] = "blank row".into();
+            return Status::Blank;
+        }
+        Ask::Bad { used, why } => {
+            out.cols[col::QUERY_USED] = used;
+            out.cols[col::ERROR] = why;
+            return Status::BadInput;
+        }
+        Ask::Query { query, used } => (query, used),
+    };
+    out.cols[col::QUERY_USED] = used;
+    match lookup(ctx.ds, &query, ctx.date) {
+        Ok(Answer::Point(p)) => point(ctx, &p, out, counts),
+        Ok(Answer::Area(a)) => {
+            out.cols[col::ERROR] = format!("{} is a partial postcode", a.query);
+            Status::BadInput
+        }
+        Err(e) => {
+            if let LookupError::UnknownPostcode { postcode, .. }
+            | LookupError::NoPosition { postcode, .. } = &e
+            {
+                let used = &mut out.cols[col::QUERY_USED];
+                if !used.starts_with(postcode.as_str()) {
+                    used.clone_from(postcode);
+                }
+            }
+            out.cols[col::ERROR] = e.to_string();
+            lookup_status(&e)
+        }
+    }
+}
+
+fn lookup_status(e: &LookupError) -> Status {
+    if e.is_not_found() {
+        Status::NotFound
+    } else {
+        Status::BadInput
+    }
+}
+
+fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> Status {
+    // The normalised query replaces the raw one, keeping where it was found.
+    let used = &mut out.cols[col::QUERY_USED];
+    if !used.starts_with(&p.query) {
+        used.clone_from(&p.query);
+    }
+    if p.postcode.as_ref().is_some_and(|f| f.terminated) {
+        used.push_str(" (terminated postcode: its last known position was used)");
+    }
+    let res: &Resolution = &p.resolution;
+    if !res.covered {
+        out.cols[col::ERROR] = res
+            .outside_reason
+            .clone()
+            .unwrap_or_else(|| "outside every scheme's area".into());
+        return Status::OutsideCoverage;
+    }
+    let per_scheme = |f: &dyn Fn(&SchemeAnswer) -> String| -> String {
+        res.schemes
+            .iter()
+            .map(f)
+            .collect::<Vec<_>>()
+            .join(SCHEME_SEP)
+    };
+    let banding = |s: &SchemeAnswer, f: &dyn Fn(&crate::resolve::BandingAnswer) -> String| {
+        s.banding.as_ref().map(f).unwrap_or_default()
+    };
+    out.cols[col::BAND] = per_scheme(&|s| {
+        banding(s, &|b| {
+            b.band.as_ref().map(|b| b.name.clone()).unwrap_or_default()
+        })
+    });
+    out.cols[col::RATE] = per_scheme(&|s| {
+        s.rate
+            .as_ref()
+            .map(|r| format!("{:.2}", r.hourly))
+            .unwrap_or_default()
+    });
+    out.cols[col::RATE_KIND] = per_scheme(&|s| {
+        s.rate
+            .as_ref()
+            .map(|r| match r.kind {
+                RateKind::Band => "band".to_string(),
+                RateKind::Standard => "standard".to_string(),
+            })
+            .unwrap_or_default()
+    });
+    out.cols[col::DISTANCE_MILES] = per_scheme(&|s| {
+        banding(s, &|b| {
+            b.distance_miles
+                .map(|d| format!("{d:.3}"))
+                .unwrap_or_default()
+        })
+    });
+    out.cols[col::SURGERY_CODE] = per_scheme(&|s| {
+        banding(s, &|b| {
+            b.nearest_centre
+                .as_ref()
+                .map(|c| c.code.clone())
+                .unwrap_or_default()
+        })
+    });
+    out.cols[col::SURGERY_NAME] = per_scheme(&|s| {
+        banding(s, &|b| {
+            b.nearest_centre
+                .as_ref()
+                .map(|c| c.name.clone())
+                .unwrap_or_default()
+        })
+    });
+    out.cols[col::NEAR_THRESHOLD] = per_scheme(&|s| banding(s, &|b| b.near_threshold.to_string()));
+    out.cols[col::ZONE] = per_scheme(&|s| areas(s, "zone"));
+    out.cols[col::PCN] = per_scheme(&|s| areas(s, "pcn"));
+    out.cols[col::LOCALITY] = per_scheme(&|s| areas(s, "locality"));
+    out.cols[col::MAIN] = per_scheme(&|s| providers(s, "day", Some("main")));
+    out.cols[col::SECONDARY] = per_scheme(&|s| providers(s, "day", Some("secondary")));
+    out.cols[col::FRAMEWORK] = per_scheme(&|s| providers(s, "day", Some("framework")));
+    out.cols[col::NIGHT] = per_scheme(&|s| providers(s, "night", None));
+    out.cols[col::ILLUSTRATIVE] = res.schemes.iter().any(|s| s.illustrative).to_string();
+    out.cols[col::SCHEME] = per_scheme(&|s| s.scheme.clone());
+    let no_rate: Vec<String> = res
+        .schemes
+        .iter()
+        .filter(|s| s.rate.is_none())
+        .map(|s| format!("{} has no rate in force on {}", s.name, ctx.date))
+        .collect();
+    out.cols[col::ERROR] = no_rate.join(LIST_SEP);
+    for s in &res.schemes {
+        let band_key = s
+            .banding
+            .as_ref()
+            .and_then(|b| b.band.as_ref())
+            .map(|b| b.name.as_str())
+            .or_else(|| s.rate.as_ref().map(|r| r.name.as_str()))
+            .unwrap_or("no rate");
+        bump(&mut counts.by_band, band_key);
+        bump(&mut counts.by_scheme, &s.scheme);
+    }
+    Status::Answered
+}
+
+/// Adds one to a count, allocating the key only the first time it is seen.
+fn bump(counts: &mut std::collections::BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// Names of the scheme's areas of one role, in the order matched.
+fn areas(s: &SchemeAnswer, role: &str) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for a in s.areas.iter().filter(|a| a.role == role) {
+        if !names.contains(&a.matched.name.as_str()) {
+            names.push(&a.matched.name);
+        }
+    }
+    names.join(AREA_SEP)
+}
+
+/// Provider names of one service (and tier), in preference order, each once.
+fn providers(s: &SchemeAnswer, service: &str, tier: Option<&str>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for list in s.providers.iter().filter(|l| l.service == service) {
+        for t in list
+            .tiers
+            .iter()
+            .filter(|t| tier.is_none_or(|w| t.tier == w))
+        {
+            for p in &t.providers {
+                if !names.contains(&p.name.as_str()) {
+                    names.push(&p.name);
+                }
+            }
+        }
+    }
+    names.join(LIST_SEP)
+}
+
+/// Answers and renders a slice of rows to CSV text (input fields, then result columns).
+pub(super) fn render(
+    ctx: &Ctx<'_>,
+    chunk: &Chunk,
+    rows: &[RawRow],
+) -> Result<(Vec<u8>, Counts), csv::Error> {
+    let mut w = super::csv_writer(ctx.delimiter, ctx.excel);
+    let mut counts = Counts::default();
+    let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(ctx.plan.width);
+    for r in rows {
+        fields.clear();
+        let mut out = Out::default();
+        let n = chunk.field_count(r);
+        let mut invalid_utf8 = false;
+        for i in 0..n.min(ctx.plan.width) {
+            let raw = chunk.field(r, i).unwrap_or_default();
+            let f = String::from_utf8_lossy(raw);
+            invalid_utf8 |= matches!(f, Cow::Owned(_));
+            fields.push(f);
+        }
+        // Fields past the header are only checked: there is no column to copy them into.
+        let mut extra = 0;
+        for i in ctx.plan.width..n {
+            let raw = chunk.field(r, i).unwrap_or_default();
+            invalid_utf8 |= std::str::from_utf8(raw).is_err();
+            if !raw.iter().all(u8::is_ascii_whitespace) {
+                extra = i + 1;
+            }
+        }
+        let status = row_status(
+            ctx,
+            r,
+            &fields,
+            n,
+            extra,
+            invalid_utf8,
+            &mut out,
+            &mut counts,
+        );
+        if invalid_utf8 {
+            counts.invalid_utf8_rows += 1;
+            counts.first_invalid_utf8_line = counts.first_invalid_utf8_line.or(Some(r.line));
+        }
+        counts.rows += 1;
+        match status {
+            Status::Answered => counts.answered += 1,
+            Status::NotFound => counts.not_found += 1,
+            Status::OutsideCoverage => counts.outside_coverage += 1,
+            Status::BadInput => counts.bad_input += 1,
+            Status::Blank => counts.blank += 1,
+        }
+        for f in &fields {
+            w.write_field(f.as_bytes())?;
+        }
+        for _ in fields.len()..ctx.plan.width {
+            w.write_field(b"")?;
+        }
+        for (i, c) in out.cols.iter().enumerate() {
+            let value = match i {
+                col::STATUS => status.as_str(),
+                col::DATASET_VERSION => ctx.ds.version.as_str(),
+                _ => c.as_str(),
+            };
+            w.write_field(value.as_bytes())?;
+        }
+        w.write_record(None::<&[u8]>)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| csv::Error::from(e.into_error()))?;
+    Ok((bytes, counts))
+}
+
+/// The row's status after the structural checks (too long, ragged, encoding) and its answer.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; the arguments are the row's parts"
+)]
+fn row_status(
+    ctx: &Ctx<'_>,
+    r: &RawRow,
+    fields: &[Cow<'_, str>],
+    n: usize,
+    extra: usize,
+    invalid_utf8: bool,
+    out: &mut Out,
+    counts: &mut Counts,
+) -> Status {
+    let unit = ctx.unit;
+    let at = if r.last_line > r.line {
+        format!("{unit}s {}-{}", r.line, r.last_line)
+    } else {
+        format!("{unit} {}", r.line)
+    };
+    if let Some(RowIssue::TooLong { bytes, quote_line }) = r.issue {
+        let mut why = format!(
+            "{at}: the record is {bytes} bytes, over the {} byte limit; its fields are not copied",
+            super::MAX_RECORD_BYTES
+        );
+        if let Some(q) = quote_line {
+            let _ = write!(why, " (the quote opened on line {q} may be unclosed)");
+        }
+        out.cols[col::ERROR] = why;
+        return Status::BadInput;
+    }
+    if extra > 0 {
+        out.cols[col::ERROR] = format!(
+            "{at} has {n} fields but the header has {}: the row is not answered and fields past \
+             the header are not copied (a field holding the delimiter must be quoted)",
+            ctx.plan.width
+        );
+        return Status::BadInput;
+    }
+    if invalid_utf8 {
+        let query_cols = ctx
+            .plan
+            .postcode
+            .into_iter()
+            .chain(ctx.plan.point.into_iter().flat_map(|(a, b)| [a, b]))
+            .chain(ctx.plan.bng.into_iter().flat_map(|(a, b)| [a, b]))
+            .chain(ctx.plan.address.iter().copied());
+        if query_cols
+            .filter_map(|i| fields.get(i))
+            .any(|f| f.contains(char::REPLACEMENT_CHARACTER) && matches!(f, Cow::Owned(_)))
+        {
+            out.cols[col::ERROR] = format!(
+                "{at}: the lookup cell is not valid UTF-8 text (save the file as CSV UTF-8)"
+            );
+            return Status::BadInput;
+        }
+    }
+    let status = answer(ctx, fields, out, counts);
+    if n < ctx.plan.width && status != Status::Answered && status != Status::Blank {
+        let _ = write!(
+            out.cols[col::ERROR],
+            " ({at} has {n} of the header's {} fields)",
+            ctx.plan.width
+        );
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    #[test]
+    fn columns_are_found_by_name_ignoring_case_spaces_and_punctuation() {
+        let plan = Plan::new(
+            &header(&[
+                "Name",
+                "Post Code",
+                "LATITUDE",
+                "Longitude",
+                "Address Line 1",
+            ]),
+            &ColumnNames::default(),
+        )
+        .unwrap();
+        assert_eq!(plan.postcode, Some(1));
+        assert_eq!(plan.point, Some((2, 3)));
+        assert_eq!(plan.bng, None);
+        assert_eq!(plan.address, vec![4]);
+    }
+
+    #[test]
+    fn an_email_address_column_is_not_an_address() {
+        let err = Plan::new(&header(&["email address"]), &ColumnNames::default()).unwrap_err();
+        assert!(matches!(err, BatchError::NoLookupColumn { .. }), "{err}");
+    }
+
+    #[test]
+    fn named_columns_replace_detection_and_must_exist() {
+        let names = ColumnNames {
+            postcode: Some("where".into()),
+            ..ColumnNames::default()
+        };
+        let plan = Plan::new(&header(&["postcode", "WHERE"]), &names).unwrap();
+        assert_eq!(plan.postcode, Some(1));
+        let names = ColumnNames {
+            postcode: Some("nope".into()),
+            ..ColumnNames::default()
+        };
+        let err = Plan::new(&header(&["postcode"]), &names).unwrap_err();
+        assert!(err.to_string().contains("\"nope\""), "{err}");
+        let names = ColumnNames {
+            lat: Some("postcode".into()),
+            ..ColumnNames::default()
+        };
+        let err = Plan::new(&header(&["postcode"]), &names).unwrap_err();
+        assert!(matches!(err, BatchError::HalfPair { .. }), "{err}");
+    }
+
+    #[test]
+    fn decimal_commas_are_read_and_other_text_is_not_a_number() {
+        assert_eq!(number("52,63"), Some(52.63));
+        assert_eq!(number("52.63"), Some(52.63));
+        assert_eq!(number("1,234.5"), None);
+        assert_eq!(number("north"), None);
+    }
+
+    #[test]
+    fn a_partial_postcode_is_bad_input_not_an_area_summary() {
+        assert!(matches!(postcode_query("NR1"), Ask::Bad { .. }));
+        assert!(matches!(postcode_query("nr11aa"), Ask::Query { .. }));
+        match postcode_query("NR1 1AA, Norwich") {
+            Ask::Query { used, .. } => assert!(used.starts_with("NR1 1AA (found"), "{used}"),
+            _ => panic!("the postcode inside the cell is used"),
+        }
+    }
+
+    #[test]
+    fn only_text_that_cannot_be_partial_skips_the_parser() {
+        for full in ["NR1 1AA", "nr11aa", "SW1A 1AA", "XX9 9ZZ", "ABCDEFG"] {
+            assert!(plainly_full(full), "{full}");
+        }
+        for not in [
+            "NR1", "NR1 1", "NR", "NR1  1AA", "NR1 1AA,", "NR1-1AA", "A 1AA", "",
+        ] {
+            assert!(!plainly_full(not), "{not}");
+        }
+    }
+
+    #[test]
+    fn the_first_filled_query_kind_wins() {
+        let plan = Plan::new(
+            &header(&["postcode", "lat", "lon", "address"]),
+            &ColumnNames::default(),
+        )
+        .unwrap();
+        let row = |cells: [&'static str; 4]| -> Vec<Cow<'static, str>> {
+            cells.into_iter().map(Cow::Borrowed).collect()
+        };
+        assert!(matches!(
+            ask(&plan, &row(["", "52.6", "1.3", "x NR1 1AA"])),
+            Ask::Query {
+                query: Query::Point { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            ask(&plan, &row(["", "", "", "1 Rose Lane, nr1 1aa"])),
+            Ask::Query {
+                query: Query::Postcode(_),
+                ..
+            }
+        ));
+        assert!(matches!(
+            ask(&plan, &row(["", "52.6", "", ""])),
+            Ask::Bad { .. }
+        ));
+        assert!(matches!(ask(&plan, &row(["", " ", "", ""])), Ask::Blank));
+    }
+}

@@ -1,0 +1,355 @@
+//! `careband batch`: a CSV or Excel file in, every row answered, CSV out.
+//!
+//! The output is written to a temporary file beside the final one and renamed into place only
+//! when the run succeeds, so a failed run never leaves a half-written file under the final
+//! name. An existing output file is kept unless `--force` is given.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal as _, Write};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use careband::batch::{self, BatchOptions, ColumnNames, InputFormat, Progress, Summary};
+
+use crate::DataArgs;
+
+/// Output buffer size. The library writes rows in blocks larger than this, which then go
+/// straight to the file without a copy; the buffer only gathers the header.
+const OUTPUT_BUF: usize = 64 * 1024;
+
+/// Input format choice on the command line.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// By file name: `.xlsx`/`.xlsm` are workbooks, anything else CSV.
+    Auto,
+    /// Delimited text.
+    Csv,
+    /// An Excel workbook.
+    Xlsx,
+}
+
+/// Arguments of `careband batch`.
+#[derive(Args)]
+#[command(
+    after_help = "Lookup columns are found by header name (any case): postcode; lat + lon (or \
+latitude + longitude); easting + northing; address (any column whose name starts with \
+\"address\"; the postcode inside the text is used). A row uses the first of these that is \
+filled in. Name them yourself with the --*-col options.\n\n\
+Every input row gives one output row, in order: the input columns unchanged, then status, \
+query_used, band, rate, rate_kind, distance_miles, nearest_surgery_code, nearest_surgery_name, \
+near_threshold, zone, pcn, locality, providers_main, providers_secondary, providers_framework, \
+night_providers, illustrative, scheme, dataset_version, error.\n\n\
+Examples:\n  careband batch packages.csv -o answered.csv\n  careband batch packages.xlsx \
+--excel -o answered.csv --date 2019-04-08\n  careband batch - --postcode-col \"Post code\" < in.csv > out.csv\n\n\
+Exit codes: 0 the run finished (bad rows are reported in the output, not by the exit code); \
+2 the run failed (unreadable input, malformed file, unwritable output)."
+)]
+pub struct BatchArgs {
+    /// Input file: CSV (comma, semicolon or tab, sniffed from the header line; UTF-8 with or
+    /// without a byte order mark) or .xlsx; `-` reads CSV from standard input.
+    input: PathBuf,
+    /// Output CSV file [default: standard output].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Replace the output file (and the --summary-json file) if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Write for Excel: a UTF-8 byte order mark and CRLF line ends.
+    #[arg(long)]
+    excel: bool,
+    /// Date every row is answered for (rates and open surgeries on that day) [default: today].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<NaiveDate>,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    format: FormatArg,
+    /// Worksheet of an .xlsx input [default: the first].
+    #[arg(long)]
+    sheet: Option<String>,
+    /// CSV delimiter (one ASCII character, `\t` for tab) [default: sniffed].
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// Column holding the postcode.
+    #[arg(long, value_name = "NAME")]
+    postcode_col: Option<String>,
+    /// Column holding the WGS84 latitude (with --lon-col).
+    #[arg(long, value_name = "NAME")]
+    lat_col: Option<String>,
+    /// Column holding the WGS84 longitude (with --lat-col).
+    #[arg(long, value_name = "NAME")]
+    lon_col: Option<String>,
+    /// Column holding the BNG easting in metres (with --northing-col).
+    #[arg(long, value_name = "NAME")]
+    easting_col: Option<String>,
+    /// Column holding the BNG northing in metres (with --easting-col).
+    #[arg(long, value_name = "NAME")]
+    northing_col: Option<String>,
+    /// Address column searched for a full postcode (repeat for several, joined in order).
+    #[arg(long, value_name = "NAME")]
+    address_col: Vec<String>,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    threads: Option<NonZeroUsize>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && s != "\"" => Ok(s.as_bytes()[0]),
+        _ => Err("give one ASCII character other than a quote, or \\t".into()),
+    }
+}
+
+/// Runs `careband batch`.
+pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
+    let stdin_input = args.input.as_os_str() == "-";
+    for out in [&args.output, &args.summary_json].into_iter().flatten() {
+        if out.exists() && !args.force {
+            bail!(
+                "{} exists: give --force to replace it, or choose another name",
+                out.display()
+            );
+        }
+    }
+    if let Some(out) = &args.output
+        && !stdin_input
+        && same_file(&args.input, out)
+    {
+        bail!(
+            "the output {} is the input: write the answers to another file",
+            out.display()
+        );
+    }
+    let format = match args.format {
+        FormatArg::Csv => InputFormat::Csv,
+        FormatArg::Xlsx => InputFormat::Xlsx,
+        FormatArg::Auto if stdin_input => InputFormat::Csv,
+        FormatArg::Auto => InputFormat::from_path(&args.input),
+    };
+    let opts = BatchOptions {
+        columns: ColumnNames {
+            postcode: args.postcode_col,
+            lat: args.lat_col,
+            lon: args.lon_col,
+            easting: args.easting_col,
+            northing: args.northing_col,
+            address: args.address_col,
+        },
+        delimiter: args.delimiter,
+        excel: args.excel,
+        threads: args.threads,
+        sheet: args.sheet,
+        ..BatchOptions::new(args.date.unwrap_or_else(crate::today))
+    };
+
+    let (input_file, input_len) = if stdin_input {
+        (None, None)
+    } else {
+        let f = File::open(&args.input)
+            .with_context(|| format!("cannot open {}", args.input.display()))?;
+        let len = f.metadata().ok().map(|m| m.len());
+        (Some(f), len)
+    };
+    let ds = args.data.load()?;
+
+    let bar = progress_bar(match format {
+        InputFormat::Csv => input_len,
+        InputFormat::Xlsx => None,
+    });
+    let started = Instant::now();
+    let report = |p: Progress| {
+        if let Some(bar) = &bar {
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "a rate for display; row counts far below 2^52"
+            )]
+            let rate = p.rows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            bar.set_message(format!("{} rows, {:.0} rows/s", p.rows, rate));
+            if input_len.is_some() && format == InputFormat::Csv {
+                bar.set_position(p.input_bytes);
+            } else {
+                bar.set_position(p.rows);
+            }
+        }
+    };
+
+    let what = if stdin_input {
+        "standard input".to_string()
+    } else {
+        args.input.display().to_string()
+    };
+    let summary = match &args.output {
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            let tmp = tempfile::Builder::new()
+                .prefix(".careband-batch-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+            let mut out = BufWriter::with_capacity(OUTPUT_BUF, tmp.as_file());
+            let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
+                .with_context(|| format!("batch of {what} failed"))?;
+            out.flush()
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            drop(out);
+            finish_output(tmp, path, args.force)?;
+            summary
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = BufWriter::with_capacity(OUTPUT_BUF, stdout.lock());
+            let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
+                .with_context(|| format!("batch of {what} failed"))?;
+            out.flush().context("cannot write standard output")?;
+            summary
+        }
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let elapsed = started.elapsed();
+    print_summary(&summary, elapsed);
+    if let Some(path) = &args.summary_json {
+        let json = serde_json::to_vec_pretty(&summary)?;
+        std::fs::write(path, [json.as_slice(), b"\n"].concat())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the library on a file (workbooks seek, so they take the file) or standard input.
+fn answer_rows(
+    input: Option<File>,
+    format: InputFormat,
+    out: &mut impl Write,
+    opts: &BatchOptions,
+    ds: &careband::dataset::Dataset,
+    report: &dyn Fn(Progress),
+) -> Result<Summary, batch::BatchError> {
+    match (input, format) {
+        (Some(f), InputFormat::Xlsx) => {
+            batch::run_xlsx(std::io::BufReader::new(f), out, opts, ds, report)
+        }
+        (Some(f), InputFormat::Csv) => batch::run(f, format, out, opts, ds, report),
+        (None, _) => batch::run(std::io::stdin().lock(), format, out, opts, ds, report),
+    }
+}
+
+/// Renames the finished temporary file to its final name, with ordinary file permissions.
+fn finish_output(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // Temporary files are created private (0600); the answers are an ordinary file.
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the permissions of {}", path.display()))?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let persisted = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted
+        .map(drop)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// A progress bar on standard error when it is a terminal: by bytes when the input size is
+/// known (with an ETA), else a spinner counting rows.
+fn progress_bar(input_len: Option<u64>) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match input_len {
+        Some(len) => {
+            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}, ETA {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }
+        None => {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+                bar.set_style(style);
+            }
+            bar
+        }
+    };
+    bar.set_message("0 rows");
+    bar.enable_steady_tick(Duration::from_millis(200));
+    Some(bar)
+}
+
+fn print_summary(s: &Summary, elapsed: Duration) {
+    let secs = elapsed.as_secs_f64();
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "a rate for display; row counts far below 2^52"
+    )]
+    let rate = s.rows as f64 / secs.max(1e-3);
+    let mut lines = vec![
+        format!(
+            "careband batch: {} rows read in {secs:.2} s ({rate:.0} rows/s), answered for {} with dataset {}",
+            s.rows, s.date, s.dataset_version
+        ),
+        format!("  answered          {:>10}", s.answered),
+        format!("  not found         {:>10}", s.not_found),
+        format!("  outside coverage  {:>10}", s.outside_coverage),
+        format!("  bad input         {:>10}", s.bad_input),
+        format!("  blank             {:>10}", s.blank),
+    ];
+    let list = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !s.by_band.is_empty() {
+        lines.push(format!("  by band: {}", list(&s.by_band)));
+    }
+    if !s.by_scheme.is_empty() {
+        lines.push(format!("  by scheme: {}", list(&s.by_scheme)));
+    }
+    lines.push(format!("  columns used: {}", s.columns_used.join("; ")));
+    if let Some(line) = s.first_invalid_utf8_line {
+        lines.push(format!(
+            "  warning: {} rows are not valid UTF-8 (the first at line {line}); their bad bytes \
+             are written as U+FFFD: save the file as CSV UTF-8",
+            s.invalid_utf8_rows
+        ));
+    }
+    eprintln!("{}", lines.join("\n"));
+}
