@@ -225,7 +225,7 @@ impl Layer {
     /// none covers it and `tolerance_m > 0`, the nearest feature within the tolerance.
     #[must_use]
     pub fn matching(&self, at: LonLat, only: &[String], tolerance_m: f64) -> Vec<AreaMatch> {
-        let allowed = |f: &Feature| only.is_empty() || only.iter().any(|o| *o == f.id);
+        let allowed = |f: &Feature| only.is_empty() || only.contains(&f.id);
         let make = |i: usize, how: PolygonMatch| {
             self.index.get(i).map(|(_, f)| AreaMatch {
                 layer: self.id.clone(),

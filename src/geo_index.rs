@@ -23,10 +23,11 @@ use crate::coord::LonLat;
 /// Mean Earth radius (IUGG), metres: converts chord length to an approximate arc length.
 const MEAN_EARTH_RADIUS_M: f64 = 6_371_008.8;
 
-/// The sphere-to-ellipsoid distance ratio stays within about 0.56% of 1 for any pair of
-/// points; candidates whose spherical distance exceeds the best exact distance by more than
-/// this factor cannot be nearer on the ellipsoid.
-const SPHERE_ELLIPSOID_SLACK: f64 = 1.01;
+/// The ratio of WGS84 geodesic distance to mean-sphere distance lies between about 0.9944
+/// (north-south at the equator) and 1.0045 (north-south near the poles), so two candidates'
+/// ratios differ by at most 1.0045 / 0.9944 < 1.011: a candidate whose spherical distance
+/// exceeds the best exact distance by more than this factor cannot be nearer on the ellipsoid.
+const SPHERE_ELLIPSOID_SLACK: f64 = 1.011;
 
 type PointEntry = GeomWithData<[f64; 3], u32>;
 
@@ -115,10 +116,10 @@ impl<T> PointIndex<T> {
             .nearest_neighbor_iter_with_distance_2(&at.unit_vector())
         {
             let i = entry.data as usize;
-            if let Some((best_m, _)) = best {
-                if spherical_m(chord_2) > best_m * SPHERE_ELLIPSOID_SLACK + 0.01 {
-                    break;
-                }
+            if let Some((best_m, _)) = best
+                && spherical_m(chord_2) > best_m * SPHERE_ELLIPSOID_SLACK + 0.01
+            {
+                break;
             }
             if !accept(&self.items[i]) {
                 continue;
@@ -288,7 +289,7 @@ impl<A> PolygonIndex<A> {
     /// at the tolerances this is meant for, a few hundred metres).
     #[must_use]
     pub fn near(&self, at: LonLat, tolerance_m: f64) -> Vec<(usize, f64)> {
-        if !(tolerance_m > 0.0) {
+        if tolerance_m.is_nan() || tolerance_m <= 0.0 {
             return Vec::new();
         }
         let metres_per_deg_lat = 111_195.0;

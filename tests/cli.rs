@@ -1,6 +1,8 @@
 //! The built `careband` binary: output, JSON and exit codes (0 answered, 1 not found or
 //! outside coverage, 2 bad input or error).
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use std::process::{Command, Output};
 
 fn careband(args: &[&str]) -> Output {
@@ -25,7 +27,15 @@ fn text(o: &Output) -> (String, String, i32) {
 fn a_norfolk_postcode_gets_band_rate_surgery_distance_and_margin() {
     let (out, err, code) = text(&careband(&["lookup", "NR1", "1AA", "--date", "2019-06-01"]));
     assert_eq!(code, 0, "{err}");
-    for needle in ["NR1 1AA", "Band 1", "GBP 18.24/hour", "Y02751", "0.45 miles", "margin", "2025.10-1"] {
+    for needle in [
+        "NR1 1AA",
+        "Band 1",
+        "GBP 18.24/hour",
+        "Y02751",
+        "0.45 miles",
+        "margin",
+        "2025.10-1",
+    ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
 }
@@ -39,7 +49,13 @@ fn the_2018_date_gives_the_2018_19_rate() {
 
 #[test]
 fn json_output_is_the_full_answer() {
-    let (out, _, code) = text(&careband(&["lookup", "NR25 7PQ", "--json", "--date", "2019-06-01"]));
+    let (out, _, code) = text(&careband(&[
+        "lookup",
+        "NR25 7PQ",
+        "--json",
+        "--date",
+        "2019-06-01",
+    ]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["kind"], "point");
@@ -53,11 +69,22 @@ fn json_output_is_the_full_answer() {
 
 #[test]
 fn a_lat_lon_point_and_a_bng_point_are_answered() {
-    let (out, _, code) = text(&careband(&["lookup", "52.6266,1.3093", "--date", "2019-06-01"]));
+    let (out, _, code) = text(&careband(&[
+        "lookup",
+        "52.6266,1.3093",
+        "--date",
+        "2019-06-01",
+    ]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Band 1"));
     let (out, _, code) = text(&careband(&[
-        "lookup", "--easting", "624073", "--northing", "308352", "--date", "2019-06-01",
+        "lookup",
+        "--easting",
+        "624073",
+        "--northing",
+        "308352",
+        "--date",
+        "2019-06-01",
     ]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Y02751"), "{out}");
@@ -83,7 +110,11 @@ fn an_unknown_postcode_is_not_found_with_suggestions_and_exit_code_1() {
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["error"]["code"], "postcode_not_found");
-    assert!(v["error"]["suggestions"].as_array().is_some_and(|a| !a.is_empty()));
+    assert!(
+        v["error"]["suggestions"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
 }
 
 #[test]
@@ -98,18 +129,32 @@ fn a_district_gives_an_honest_summary() {
     let (out, _, code) = text(&careband(&["lookup", "NR25", "--date", "2019-06-01"]));
     assert_eq!(code, 0);
     assert!(out.contains("postcode district"), "{out}");
-    assert!(out.contains("give the full postcode") || out.contains("all "), "{out}");
+    assert!(
+        out.contains("give the full postcode") || out.contains("all "),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_corrupt_data_directory_is_refused_with_exit_code_2() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    copy_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")), &data);
+    copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")),
+        &data,
+    );
     std::fs::write(data.join("centres/gp_practices.csv"), "code\n").unwrap();
-    let (_, err, code) = text(&careband(&["lookup", "NR1 1AA", "--data", data.to_str().unwrap()]));
+    let (_, err, code) = text(&careband(&[
+        "lookup",
+        "NR1 1AA",
+        "--data",
+        data.to_str().unwrap(),
+    ]));
     assert_eq!(code, 2);
-    assert!(err.contains("checksum mismatch") && err.contains("gp_practices.csv"), "{err}");
+    assert!(
+        err.contains("checksum mismatch") && err.contains("gp_practices.csv"),
+        "{err}"
+    );
 }
 
 #[test]

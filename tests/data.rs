@@ -8,6 +8,8 @@
 //! methods agree to well under 0.2%; the nearest practice must be the same.
 //! The brute-force test at the end repeats that second method in code for a sample.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use std::sync::LazyLock;
 
 use careband::dataset::{Dataset, PostcodeStatus};

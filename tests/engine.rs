@@ -9,6 +9,8 @@
 //! - centres: `A` at (1.0, 52.5) always open; `B` at (1.05, 52.5) closed after 2018-12-31;
 //!   `X` at (1.01, 52.5) has a scope the scheme does not count.
 
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
 use std::fs;
 use std::path::Path;
 

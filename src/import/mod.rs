@@ -20,6 +20,7 @@
 //! The output is deterministic: rows are sorted by their first column, floats have fixed
 //! formats and nothing depends on time or hash order, so a rebuild is byte-identical.
 
+mod areas;
 mod boundaries;
 mod centres;
 mod csvio;
@@ -330,7 +331,10 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport, ImportError> {
     };
     centres::import(&ctx, &mut out, &mut report)?;
 
-    // 5. Manifest.
+    // 5. Derived areas: PCNs, localities, illustrative Bristol zones.
+    areas::import(&opts.opendata, &mut out, &mut report)?;
+
+    // 6. Manifest.
     manifest::write(&mut out, &mut report)?;
     Ok(report)
 }
