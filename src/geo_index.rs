@@ -289,55 +289,91 @@ impl<A> PolygonIndex<A> {
     /// at the tolerances this is meant for, a few hundred metres).
     #[must_use]
     pub fn near(&self, at: LonLat, tolerance_m: f64) -> Vec<(usize, f64)> {
-        if tolerance_m.is_nan() || tolerance_m <= 0.0 {
+        let Some(local) = LocalWindow::new(at, tolerance_m) else {
             return Vec::new();
-        }
-        let metres_per_deg_lat = 111_195.0;
-        let cos_lat = at.lat().to_radians().cos().max(1e-6);
-        let dlat = tolerance_m / metres_per_deg_lat;
-        let dlon = dlat / cos_lat;
-        let window = AABB::from_corners(
-            [at.lon() - dlon, at.lat() - dlat],
-            [at.lon() + dlon, at.lat() + dlat],
-        );
-        let to_local = |x: f64, y: f64| {
-            [
-                (x - at.lon()) * cos_lat * metres_per_deg_lat,
-                (y - at.lat()) * metres_per_deg_lat,
-            ]
+        };
+        let c = Coord {
+            x: at.lon(),
+            y: at.lat(),
         };
         let mut out: Vec<(usize, f64)> = self
             .tree
-            .locate_in_envelope_intersecting(&window)
+            .locate_in_envelope_intersecting(&local.window)
             .filter_map(|e| {
                 let i = e.data as usize;
                 let s = &self.shapes[i];
-                let c = Coord {
-                    x: at.lon(),
-                    y: at.lat(),
-                };
                 if s.interior.contains(&c) || on_boundary(&s.boundary, c) {
                     return None;
                 }
-                let d2 = s
-                    .boundary
-                    .locate_in_envelope_intersecting(&window)
-                    .map(|seg| {
-                        let a = seg.geom().from;
-                        let b = seg.geom().to;
-                        let local = rstar::primitives::Line::new(
-                            to_local(a[0], a[1]),
-                            to_local(b[0], b[1]),
-                        );
-                        local.distance_2(&[0.0, 0.0])
-                    })
-                    .fold(f64::INFINITY, f64::min);
-                let d = d2.sqrt();
+                let d = local.distance_to(&s.boundary);
                 (d <= tolerance_m).then_some((i, d))
             })
             .collect();
         out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         out
+    }
+
+    /// Distance in metres from `at` to the nearest polygon edge (of any polygon, whether or
+    /// not it covers `at`), when that is within `tolerance_m`. Same approximation as
+    /// [`PolygonIndex::near`].
+    #[must_use]
+    pub fn edge_distance_m(&self, at: LonLat, tolerance_m: f64) -> Option<f64> {
+        let local = LocalWindow::new(at, tolerance_m)?;
+        self.tree
+            .locate_in_envelope_intersecting(&local.window)
+            .map(|e| local.distance_to(&self.shapes[e.data as usize].boundary))
+            .filter(|d| *d <= tolerance_m)
+            .min_by(f64::total_cmp)
+    }
+}
+
+/// A square search window of `tolerance_m` around a point, with a local equirectangular
+/// projection (metres, origin at the point) for distances inside it.
+struct LocalWindow {
+    at: LonLat,
+    cos_lat: f64,
+    window: AABB<[f64; 2]>,
+}
+
+impl LocalWindow {
+    const METRES_PER_DEG_LAT: f64 = 111_195.0;
+
+    fn new(at: LonLat, tolerance_m: f64) -> Option<Self> {
+        if tolerance_m.is_nan() || tolerance_m <= 0.0 {
+            return None;
+        }
+        let cos_lat = at.lat().to_radians().cos().max(1e-6);
+        let dlat = tolerance_m / Self::METRES_PER_DEG_LAT;
+        let dlon = dlat / cos_lat;
+        Some(Self {
+            at,
+            cos_lat,
+            window: AABB::from_corners(
+                [at.lon() - dlon, at.lat() - dlat],
+                [at.lon() + dlon, at.lat() + dlat],
+            ),
+        })
+    }
+
+    fn to_local(&self, p: [f64; 2]) -> [f64; 2] {
+        [
+            (p[0] - self.at.lon()) * self.cos_lat * Self::METRES_PER_DEG_LAT,
+            (p[1] - self.at.lat()) * Self::METRES_PER_DEG_LAT,
+        ]
+    }
+
+    /// Distance in metres to the nearest boundary segment inside the window (infinity when
+    /// none is).
+    fn distance_to(&self, boundary: &RTree<SegmentEntry>) -> f64 {
+        boundary
+            .locate_in_envelope_intersecting(&self.window)
+            .map(|seg| {
+                let g = seg.geom();
+                rstar::primitives::Line::new(self.to_local(g.from), self.to_local(g.to))
+                    .distance_2(&[0.0, 0.0])
+            })
+            .fold(f64::INFINITY, f64::min)
+            .sqrt()
     }
 }
 

@@ -21,3 +21,4 @@ pub mod postcode;
 pub mod reproject;
 pub mod resolve;
 pub mod scheme;
+pub mod validate;

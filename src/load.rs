@@ -30,6 +30,7 @@ use crate::dataset::{
 use crate::geo_index::{PointIndex, PolygonIndex};
 use crate::postcode::{self, PostcodeQuery};
 use crate::scheme::{Scheme, SchemeError};
+use crate::validate::Report;
 
 /// The data directory compiled into the binary.
 static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/geodata");
@@ -166,6 +167,15 @@ pub enum LoadError {
         /// Every problem found.
         errors: Vec<SchemeError>,
     },
+    /// A scheme's geometry failed its checks (invalid polygons, or gaps or overlaps of its
+    /// area layers).
+    #[error("{path}: {} geometry error(s): {}", .findings.len(), .findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidGeometry {
+        /// The scheme file.
+        path: String,
+        /// The errors found (warnings are not included).
+        findings: Vec<crate::validate::Finding>,
+    },
     /// Reprojecting a layer failed.
     #[error("{path}: cannot reproject from {crs}: {message}")]
     Reproject {
@@ -220,8 +230,30 @@ impl Reader<'_> {
 /// Loads and indexes a whole dataset.
 ///
 /// # Errors
-/// [`LoadError`] naming the first file that is missing, corrupt or inconsistent.
+/// [`LoadError`] naming the first file that is missing, corrupt or inconsistent; for a
+/// directory source also [`LoadError::InvalidGeometry`] for a scheme that fails the geometry
+/// checks of `careband validate`.
 pub fn load(source: &DataSource) -> Result<Dataset, LoadError> {
+    load_with(source, GeometryCheck::Auto)
+}
+
+/// When [`load_with`] runs the geometry checks of `careband validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeometryCheck {
+    /// For directory sources only (what [`load`] does).
+    Auto,
+    /// Always, the embedded copy included.
+    Always,
+    /// Never: for tools that check geometry themselves, and for testing how the engine
+    /// answers on a faulty layer.
+    Never,
+}
+
+/// [`load`] with a choice of geometry checks.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_with(source: &DataSource, check: GeometryCheck) -> Result<Dataset, LoadError> {
     let manifest_bytes = source.read(MANIFEST)?;
     let manifest: Manifest =
         toml::from_str(&String::from_utf8_lossy(&manifest_bytes)).map_err(|e| LoadError::Toml {
@@ -248,6 +280,23 @@ pub fn load(source: &DataSource) -> Result<Dataset, LoadError> {
         schemes.push(load_scheme(&reader, &path, &mut centre_cache)?);
     }
     schemes.sort_by(|a, b| a.scheme.id.cmp(&b.scheme.id));
+    // Data from a directory may have been edited: check every scheme's geometry too (valid
+    // polygons; no gaps or overlaps in area layers), as `careband validate` does. The embedded
+    // copy cannot change after the build, and the test suite validates it, so it skips this
+    // second-or-two step.
+    let run_checks = match check {
+        GeometryCheck::Auto => matches!(source, DataSource::Dir(_)),
+        GeometryCheck::Always => true,
+        GeometryCheck::Never => false,
+    };
+    if run_checks {
+        for ls in &schemes {
+            refuse_errors(
+                &format!("schemes/{}.toml", ls.scheme.id),
+                crate::validate::check_geometry(ls),
+            )?;
+        }
+    }
     Ok(Dataset {
         version: manifest.version,
         origin: source.describe(),
@@ -442,11 +491,27 @@ fn load_scheme(
             Some(PointIndex::build(chosen))
         }
     };
-    Ok(LoadedScheme {
+    let loaded = LoadedScheme {
         scheme,
         layers,
         centres,
-    })
+    };
+    Ok(loaded)
+}
+
+fn refuse_errors(path: &str, findings: Vec<crate::validate::Finding>) -> Result<(), LoadError> {
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|f| f.severity == crate::validate::Severity::Error)
+        .collect();
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError::InvalidGeometry {
+            path: path.into(),
+            findings,
+        })
+    }
 }
 
 /// Reads a GeoJSON FeatureCollection of polygons: (shape in WGS84, feature id and name).
@@ -556,4 +621,204 @@ fn geometry_kind(g: &Geometry<f64>) -> &'static str {
         Geometry::Rect(_) => "Rect",
         Geometry::Triangle(_) => "Triangle",
     }
+}
+
+/// A file's bytes, or why it could not be read.
+type FileBytes = Result<Cow<'static, [u8]>, LoadError>;
+
+/// Which schemes [`validate`] checks.
+#[derive(Debug, Clone)]
+pub enum ValidateTarget {
+    /// Every scheme of the data source.
+    All,
+    /// The scheme with this id (its file is `schemes/<id>.toml`).
+    Id(String),
+    /// A scheme file outside the data folder (a council's draft), with its text; its layer
+    /// files are read from the data source.
+    File {
+        /// How to name the file in findings.
+        label: String,
+        /// The file's contents.
+        text: Vec<u8>,
+    },
+}
+
+/// Checks schemes without stopping at the first problem: the manifest and checksums, the
+/// scheme's TOML, its rules ([`Scheme::check`]), every layer file, and the geometry
+/// ([`crate::validate::check_geometry`]: valid polygons; no gaps or overlaps in area layers).
+///
+/// # Errors
+/// [`LoadError`] only when the data source itself cannot be listed or the asked-for scheme id
+/// does not exist; everything about a scheme is a finding in its report.
+pub fn validate(source: &DataSource, target: &ValidateTarget) -> Result<Vec<Report>, LoadError> {
+    use crate::validate::{Finding, FindingKind, Severity};
+    let file_finding = |file: &str, message: String| Finding {
+        severity: Severity::Error,
+        kind: FindingKind::File,
+        file: file.to_string(),
+        feature: None,
+        message,
+        area_m2: None,
+        location: None,
+    };
+    let mut manifest_problems = Vec::new();
+    let checksums = match source.read(MANIFEST).map(|b| {
+        toml::from_str::<Manifest>(&String::from_utf8_lossy(&b)).map_err(|e| e.to_string())
+    }) {
+        Ok(Ok(m)) => {
+            for f in &m.files {
+                if let Err(e) = (Reader {
+                    source,
+                    checksums: HashMap::from([(f.path.clone(), f.sha256.clone())]),
+                })
+                .read(&f.path)
+                {
+                    manifest_problems.push(file_finding(&f.path, e.to_string()));
+                }
+            }
+            m.files.into_iter().map(|f| (f.path, f.sha256)).collect()
+        }
+        Ok(Err(e)) => {
+            manifest_problems.push(file_finding(MANIFEST, e));
+            HashMap::new()
+        }
+        Err(e) => {
+            manifest_problems.push(file_finding(MANIFEST, e.to_string()));
+            HashMap::new()
+        }
+    };
+    let reader = Reader { source, checksums };
+    let files: Vec<(String, FileBytes)> = match target {
+        ValidateTarget::All => source
+            .scheme_files()?
+            .into_iter()
+            .map(|p| {
+                let bytes = reader.read(&p);
+                (p, bytes)
+            })
+            .collect(),
+        ValidateTarget::Id(id) => {
+            let path = format!("schemes/{id}.toml");
+            if !source.scheme_files()?.contains(&path) {
+                return Err(LoadError::Missing { path });
+            }
+            let bytes = reader.read(&path);
+            vec![(path, bytes)]
+        }
+        ValidateTarget::File { label, text } => {
+            vec![(label.clone(), Ok(Cow::Owned(text.clone())))]
+        }
+    };
+    let mut reports = Vec::new();
+    for (path, bytes) in files {
+        let mut report = Report {
+            scheme: path.clone(),
+            file: path.clone(),
+            findings: manifest_problems.clone(),
+        };
+        match bytes {
+            Err(e) => report.findings.push(file_finding(&path, e.to_string())),
+            Ok(bytes) => validate_one(&reader, &path, &bytes, &mut report),
+        }
+        report.sort();
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+fn validate_one(reader: &Reader<'_>, path: &str, bytes: &[u8], report: &mut Report) {
+    use crate::validate::{Finding, FindingKind, Severity};
+    let finding = |kind, file: &str, feature: Option<String>, message: String| Finding {
+        severity: Severity::Error,
+        kind,
+        file: file.to_string(),
+        feature,
+        message,
+        area_m2: None,
+        location: None,
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let scheme: Scheme = match toml::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            report.findings.push(finding(
+                FindingKind::File,
+                path,
+                None,
+                e.to_string().trim_end().replace('\n', " "),
+            ));
+            return;
+        }
+    };
+    report.scheme.clone_from(&scheme.id);
+    if let Err(errors) = scheme.check() {
+        report.findings.extend(errors.into_iter().map(|e| {
+            let at = line_of(&text, &e.what)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            finding(FindingKind::Rule, path, None, format!("{at}{}", e.what))
+        }));
+    }
+    let mut layers = HashMap::new();
+    for spec in &scheme.layers {
+        match load_layer(
+            reader,
+            &spec.file,
+            spec.crs.as_deref(),
+            &spec.id_property,
+            &spec.name_property,
+        ) {
+            Ok(features) => {
+                layers.insert(
+                    spec.id.clone(),
+                    Layer {
+                        id: spec.id.clone(),
+                        description: spec.description.clone(),
+                        illustrative: spec.illustrative,
+                        method: spec.method.clone(),
+                        index: PolygonIndex::build(features),
+                    },
+                );
+            }
+            Err(e) => report.findings.push(finding(
+                FindingKind::Geometry,
+                &spec.file,
+                None,
+                format!("layer {}: {e}", spec.id),
+            )),
+        }
+    }
+    if let Some(b) = &scheme.banding
+        && let Err(e) = load_centres(reader, &b.centres_file)
+    {
+        report.findings.push(finding(
+            FindingKind::File,
+            &b.centres_file,
+            None,
+            e.to_string(),
+        ));
+    }
+    if layers.len() == scheme.layers.len() {
+        let ls = LoadedScheme {
+            scheme,
+            layers,
+            centres: None,
+        };
+        report.findings.extend(crate::validate::check_geometry(&ls));
+    }
+}
+
+/// The 1-based line of the first `[[rates]]` or `[[provider_lists]]` table a rule message
+/// names (`... provider_lists[2] ...`), found by counting table headers in the source.
+fn line_of(text: &str, what: &str) -> Option<usize> {
+    ["provider_lists", "rates"].iter().find_map(|table| {
+        let start = what.find(&format!("{table}["))? + table.len() + 1;
+        let n: usize = what[start..].split_once(']')?.0.parse().ok()?;
+        let header = format!("[[{table}]]");
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == header)
+            .nth(n)
+            .map(|(i, _)| i + 1)
+    })
 }

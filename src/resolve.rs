@@ -108,6 +108,11 @@ pub struct ProviderListAnswer {
     pub tiers: Vec<TierAnswer>,
     /// True when the list is illustrative.
     pub illustrative: bool,
+    /// Where the list comes from.
+    pub source: String,
+    /// A caveat about the list, when the scheme gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// One contract tier and its providers.
@@ -468,6 +473,8 @@ fn provider_lists(
                     })
                     .collect(),
                 illustrative: list.illustrative || a.illustrative,
+                source: list.source.clone(),
+                note: list.note.clone(),
             });
         }
     }

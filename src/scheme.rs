@@ -173,6 +173,9 @@ pub struct ProviderList {
     /// Where the list comes from.
     #[serde(default)]
     pub source: String,
+    /// A caveat returned with the list (for example: no order within a tier).
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl ProviderList {

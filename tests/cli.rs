@@ -176,3 +176,62 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn validate_passes_the_shipped_schemes() {
+    let (out, err, code) = text(&careband(&["validate"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("norfolk (schemes/norfolk.toml): OK"), "{out}");
+    assert!(out.contains("bristol (schemes/bristol.toml)"), "{out}");
+    assert!(!out.contains("error:"), "{out}");
+}
+
+#[test]
+fn a_broken_scheme_fails_validate_and_is_refused_by_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")),
+        &data,
+    );
+    let scheme = data.join("schemes/bristol.toml");
+    let text_before = std::fs::read_to_string(&scheme).unwrap();
+    std::fs::write(
+        &scheme,
+        text_before.replacen(
+            r#"providers = ["network_care"]"#,
+            r#"providers = ["nobody"]"#,
+            1,
+        ),
+    )
+    .unwrap();
+    let data_arg = data.to_str().unwrap();
+    let (out, _, code) = text(&careband(&["validate", "bristol", "--data", data_arg]));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("schemes/bristol.toml") && out.contains("unknown provider \"nobody\""),
+        "{out}"
+    );
+    let (_, err, code) = text(&careband(&["lookup", "BS1 5TR", "--data", data_arg]));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown provider \"nobody\""), "{err}");
+}
+
+#[test]
+fn lookup_shows_zone_pcn_and_providers_in_order() {
+    let (out, err, code) = text(&careband(&["lookup", "BS1 5TR", "--date", "2019-06-01"]));
+    assert_eq!(code, 0, "{err}");
+    let main = out.find("1. main       HSG").expect(&out);
+    let secondary = out.find("2. secondary  Mears").expect(&out);
+    let framework = out.find("3. framework").expect(&out);
+    assert!(main < secondary && secondary < framework, "{out}");
+    for needle in [
+        "zone           Zone 7 (7)",
+        "ILLUSTRATIVE",
+        "night_zone",
+        "pcn",
+        "GBP 18.20/hour",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}

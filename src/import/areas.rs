@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use geo::orient::{Direction, Orient};
-use geo::{MultiPolygon, unary_union};
+use geo::{GeodesicArea, MultiPolygon, unary_union};
 use serde_json::{Map, Value, json};
 
 use super::csvio::CsvSource;
@@ -159,22 +159,38 @@ fn read_layer(
         .collect())
 }
 
+/// Holes smaller than this (square metres) in a union are slivers between neighbouring source
+/// polygons whose shared edges differ in the last digits, not real holes: they are dropped.
+const SLIVER_HOLE_M2: f64 = 100.0;
+
+/// The union of `parts`, without sliver holes. The result is a valid geometry (OGC rules, as
+/// checked by `careband validate`) and is written at full precision: rounding its coordinates
+/// would make near-coincident edges cross.
 fn union(parts: &[&MultiPolygon<f64>]) -> MultiPolygon<f64> {
     let polys: Vec<&geo::Polygon<f64>> = parts.iter().flat_map(|mp| mp.0.iter()).collect();
-    unary_union(polys)
-}
-
-fn round7(v: f64) -> f64 {
-    (v * 1e7).round() / 1e7
+    let merged = unary_union(polys);
+    MultiPolygon(
+        merged
+            .0
+            .into_iter()
+            .map(|p| {
+                let (exterior, holes) = p.into_inner();
+                let holes = holes
+                    .into_iter()
+                    .filter(|h| {
+                        geo::Polygon::new(h.clone(), vec![]).geodesic_area_unsigned()
+                            >= SLIVER_HOLE_M2
+                    })
+                    .collect();
+                geo::Polygon::new(exterior, holes)
+            })
+            .collect(),
+    )
 }
 
 fn feature(props: Map<String, Value>, shape: &MultiPolygon<f64>) -> Value {
     let rings = |ring: &geo::LineString<f64>| -> Value {
-        Value::Array(
-            ring.coords()
-                .map(|c| json!([round7(c.x), round7(c.y)]))
-                .collect(),
-        )
+        Value::Array(ring.coords().map(|c| json!([c.x, c.y])).collect())
     };
     let coords: Vec<Value> = shape
         .0
@@ -227,6 +243,17 @@ pub(super) fn import(
     out: &mut Output,
     report: &mut ImportReport,
 ) -> Result<(), ImportError> {
+    // An open-data folder without the NHS patient files (a subset for testing the other
+    // steps) skips this step, and says so; a folder with some of them must have them all.
+    if [PATIENTS, PCN_MAP]
+        .iter()
+        .all(|f| !opendata.join(f).exists())
+    {
+        report.lines.push(format!(
+            "derived areas skipped: {PATIENTS} and {PCN_MAP} are not in the open-data folder"
+        ));
+        return Ok(());
+    }
     pcns(opendata, out, report)?;
     localities(opendata, out, report)?;
     bristol_zones(opendata, out, report)

@@ -84,6 +84,20 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Check schemes before use: rules, provider references, date ranges, rates, every
+    /// geometry, and gaps or overlaps of zone / PCN / locality layers inside the region.
+    #[command(
+        after_help = "Examples:\n  careband validate                  (every scheme of the data)\n  careband validate bristol          (one scheme by id)\n  careband validate draft.toml --data mydata   (a draft file against a data folder)\n\nExit codes: 0 no errors (warnings allowed); 2 at least one error."
+    )]
+    Validate {
+        /// A scheme id, or a path to a scheme `.toml` file [default: every scheme].
+        scheme: Option<String>,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Serve the HTTP API (JSON) on 127.0.0.1:8080; see GET /openapi.json.
     Serve(serve::ServeArgs),
     /// Answer every row of a CSV or .xlsx file of postcodes, points or addresses (CSV out).
@@ -182,6 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Validate { scheme, json, data } => validate(scheme, json, &data),
         Command::Serve(args) => serve::run(args),
         Command::Batch(args) => batch::run(args),
         Command::Import { opendata, out } => {
@@ -193,6 +208,54 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Result<ExitCode> {
+    use careband::load::ValidateTarget;
+    let target = match scheme {
+        None => ValidateTarget::All,
+        Some(s) if s.ends_with(".toml") || s.contains('/') => ValidateTarget::File {
+            text: std::fs::read(&s).with_context(|| format!("cannot read {s}"))?,
+            label: s,
+        },
+        Some(id) => ValidateTarget::Id(id),
+    };
+    let reports = careband::load::validate(&data.source(), &target)?;
+    let out = &mut std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut *out, &reports)?;
+        writeln!(out)?;
+    } else {
+        for r in &reports {
+            let errors = r
+                .findings
+                .iter()
+                .filter(|f| f.severity == careband::validate::Severity::Error)
+                .count();
+            let warnings = r.findings.len() - errors;
+            writeln!(
+                out,
+                "{} ({}): {}",
+                r.scheme,
+                r.file,
+                if r.findings.is_empty() {
+                    "OK".to_string()
+                } else {
+                    format!("{errors} error(s), {warnings} warning(s)")
+                }
+            )?;
+            for f in &r.findings {
+                writeln!(out, "  {f}")?;
+            }
+        }
+    }
+    Ok(
+        if reports.iter().any(careband::validate::Report::has_errors) {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// "lat,lon" (two numbers and a comma) is a point; anything else is postcode text.

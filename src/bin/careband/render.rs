@@ -137,12 +137,65 @@ fn scheme(out: &mut impl Write, s: &SchemeAnswer) -> io::Result<()> {
         writeln!(out, "  distance       {}", b.distance_method)?;
     }
     if let Some(rate) = &s.rate {
-        let why = if rate.kind == RateKind::Standard {
+        let why = if rate.kind == RateKind::Standard && s.banding.is_some() {
             "why (spot)"
         } else {
             "why"
         };
         writeln!(out, "  {why:<14} {}", rate.reason)?;
+    }
+    for a in &s.areas {
+        writeln!(
+            out,
+            "  {:<14} {} ({}), {}{}",
+            a.role,
+            a.matched.name,
+            a.matched.id,
+            region_text(&a.matched.how),
+            if a.illustrative {
+                "  [ILLUSTRATIVE]"
+            } else {
+                ""
+            }
+        )?;
+        if let Some(m) = &a.method {
+            writeln!(out, "  {:<14} method: {m}", "")?;
+        }
+    }
+    for list in &s.providers {
+        writeln!(
+            out,
+            "  providers      {} service, {} {}, list from {}{}{}",
+            list.service,
+            list.area_role,
+            list.area_id,
+            list.valid_from,
+            list.valid_to
+                .map(|t| format!(" to {t}"))
+                .unwrap_or_default(),
+            if list.illustrative {
+                "  [ILLUSTRATIVE]"
+            } else {
+                ""
+            }
+        )?;
+        for (i, tier) in list.tiers.iter().enumerate() {
+            let names: Vec<&str> = tier.providers.iter().map(|p| p.name.as_str()).collect();
+            writeln!(
+                out,
+                "  {:<14} {}. {:<10} {}",
+                "",
+                i + 1,
+                tier.tier,
+                names.join(", ")
+            )?;
+        }
+        if let Some(note) = &list.note {
+            writeln!(out, "  {:<14} ({note})", "")?;
+        }
+    }
+    for w in &s.warnings {
+        writeln!(out, "  WARNING        {w}")?;
     }
     Ok(())
 }
