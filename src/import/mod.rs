@@ -2,9 +2,9 @@
 //!
 //! This module owns what goes into `geodata/` and its exact byte format; the loader only reads
 //! what is written here. It reads the open data folder (NHS England ODS practice files, OS
-//! Code-Point Open, ONS NSPL and ONS boundaries) and never touches `geodata/schemes/`.
+//! Code-Point Open, ONS NSPL, ONS boundaries and NHS registered-patient counts) and never touches `geodata/schemes/`.
 //!
-//! The build runs in five steps, each writing its files into the output folder:
+//! The build runs in six steps, each writing its files into the output folder:
 //!
 //! 1. Boundaries: five `GeoJSON` layers are copied with their geometry unchanged and only the
 //!    listed properties kept. The Norfolk county polygon is also reprojected to British
@@ -15,7 +15,10 @@
 //!    geocoded by postcode, kept if Norfolk & Waveney or BNSSG commission it or it lies within
 //!    ten miles of Norfolk.
 //! 4. Branch surgeries: the August 2017 `ebranchs` extract, scoped by the same rule.
-//! 5. `manifest.toml`: dataset version, and per file its SHA-256, row count, sources and licence.
+//! 5. Derived areas: PCN polygons (LSOAs by registered patients, July 2022) with each
+//!    practice's own PCN, Norfolk localities (unions of 2019 CCGs) and the illustrative Bristol
+//!    zones and night zones (unions of wards); see `areas`.
+//! 6. `manifest.toml`: dataset version, and per file its SHA-256, row count, sources and licence.
 //!
 //! The output is deterministic: rows are sorted by their first column, floats have fixed
 //! formats and nothing depends on time or hash order, so a rebuild is byte-identical.

@@ -250,9 +250,12 @@ pub fn schemes_json(ds: &Dataset) -> Value {
                 "id": l.id, "description": l.description, "file": l.file,
                 "features": s.layer(&l.id).map_or(0, |x| x.index.len()),
                 "illustrative": l.illustrative,
+                "role": l.role, "method": l.method,
             })).collect::<Vec<_>>(),
             "centres": s.centres.as_ref().map(careband::geo_index::PointIndex::len),
             "rates": s.scheme.rates,
+            "providers": s.scheme.providers,
+            "provider_lists": s.scheme.provider_lists,
         })).collect::<Vec<_>>(),
     })
 }
@@ -299,6 +302,24 @@ pub fn schemes(out: &mut impl Write, ds: &Dataset) -> io::Result<()> {
                 },
                 r.standard_name,
                 format_args!(" {:.2}", r.standard_hourly)
+            )?;
+        }
+        // Provider lists: one line per (service, layer, date range), with how many areas.
+        let mut spans: std::collections::BTreeMap<_, (usize, bool)> =
+            std::collections::BTreeMap::new();
+        for l in &sc.provider_lists {
+            let e = spans
+                .entry((l.service.as_str(), l.layer.as_str(), l.from, l.to))
+                .or_insert((0, false));
+            e.0 += l.areas.len();
+            e.1 |= l.illustrative;
+        }
+        for ((service, layer, from, to), (areas, illustrative)) in spans {
+            writeln!(
+                out,
+                "  providers {service} by {layer}, from {from}{}: {areas} area(s){}",
+                to.map(|t| format!(" to {t}")).unwrap_or_default(),
+                if illustrative { "  [ILLUSTRATIVE]" } else { "" }
             )?;
         }
     }
