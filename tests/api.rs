@@ -968,6 +968,7 @@ fn concrete(path: &str) -> String {
     path.replace("{postcode}", "NR1%201AA")
         .replace("{id}", "norfolk")
         .replace("{layer}", "county")
+        .replace("{file}", "app.js")
 }
 
 #[actix_web::test]
