@@ -9,10 +9,16 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=geodata");
-    // The whole folder: the page's own files, and node_modules appearing or changing.
-    println!("cargo:rerun-if-changed=web");
-    let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
+    // The page's own files are include_str!'d, which rustc tracks. Here: the library's files
+    // when installed, else the web folder, which changes when `npm ci` creates node_modules.
     let dist = Path::new("web/node_modules/leaflet/dist");
+    if dist.is_dir() {
+        println!("cargo:rerun-if-changed=web/node_modules/leaflet/dist");
+        println!("cargo:rerun-if-changed=web/node_modules/leaflet/package.json");
+    } else {
+        println!("cargo:rerun-if-changed=web");
+    }
+    let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
     let js = dist.join("leaflet.js");
     let css = dist.join("leaflet.css");
     let code = match (js.canonicalize(), css.canonicalize()) {

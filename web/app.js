@@ -205,8 +205,43 @@
     show(box);
   }
 
+  // One candidate of a free-text answer (`kind: places`) shown as a point answer, with what
+  // its extent spans.
+  function renderCandidate(c, answer) {
+    renderPoint({ kind: 'point', query: c.label, resolution: c.resolution }, c.label);
+    const card = result.querySelector('.answer');
+    const notes = [];
+    if (c.precision_note) notes.push(h('p', {}, c.precision_note));
+    if (c.extent && c.extent.verdict) notes.push(h('p', { 'data-testid': 'extent' }, c.extent.verdict));
+    if (notes.length) {
+      card.insertBefore(h('div', { class: c.extent && c.extent.spans_more_than_one ? 'note warn' : 'note' }, ...notes),
+        card.querySelector('.scheme') || null);
+    }
+    if (answer && answer.candidates.length > 1) {
+      card.append(h('p', {}, h('button', { type: 'button', class: 'link', onclick: () => renderPlaces(answer, true) },
+        `Not this one? See all ${answer.candidates.length} matches`)));
+    }
+  }
+
+  function renderPlaces(answer, choose) {
+    const cands = answer.candidates || [];
+    if (!cands.length) {
+      showError(answer.message || `We couldn't find "${answer.query}".`, null,
+        'Try a full postcode such as NR1 1AA, or an address that ends with its postcode.');
+      return;
+    }
+    if (answer.clear && !choose) { renderCandidate(cands[0], answer); return; }
+    const box = h('div', { class: 'answer', 'data-testid': 'choices' },
+      h('h3', {}, `Which "${answer.query}"?`), h('p', {}, answer.message));
+    box.append(h('ul', { class: 'suggestion-list' }, cands.slice(0, 12).map((c) =>
+      h('li', {}, h('button', { type: 'button', onclick: () => renderCandidate(c, answer) }, c.label)))));
+    for (const n of answer.notes || []) box.append(h('p', { class: 'meta' }, n));
+    show(box);
+  }
+
   function render(answer, label) {
     if (answer.kind === 'area') renderArea(answer);
+    else if (answer.kind === 'places') renderPlaces(answer, false);
     else renderPoint(answer, label);
   }
 
@@ -246,23 +281,16 @@
       return [];
     }
     if (!r.ok || !r.body) return [];
-    const items = Array.isArray(r.body) ? r.body : (r.body.places || r.body.results || r.body.features || []);
-    return items.map((it) => {
-      const p = it.properties || it;
-      const pos = p.position || p.point || {};
-      const coords = it.geometry && it.geometry.coordinates;
-      const lat = p.lat ?? pos.lat ?? (coords ? coords[1] : undefined);
-      const lon = p.lon ?? pos.lon ?? (coords ? coords[0] : undefined);
-      const name = p.name || p.label || p.text;
-      const context = [p.district, p.county, p.kind || p.type].filter(Boolean).join(', ');
-      return { name, context, lat, lon, postcode: p.postcode };
-    }).filter((p) => p.name && ((typeof p.lat === 'number' && typeof p.lon === 'number') || p.postcode));
+    const items = Array.isArray(r.body) ? r.body : (r.body.suggestions || r.body.places || r.body.results || []);
+    return items.map((p) => ({
+      name: p.label || p.name, lat: p.lat, lon: p.lon, query: p.query,
+    })).filter((p) => p.name && (p.query || (typeof p.lat === 'number' && typeof p.lon === 'number')));
   }
 
+  // A chosen suggestion: by its lookup text (which answers with the extent too), else its point.
   function lookupPlace(p) {
-    const label = p.context ? `${p.name}, ${p.context}` : p.name;
-    if (typeof p.lat === 'number') return lookup({ lat: p.lat, lon: p.lon }, label);
-    return lookup({ postcode: p.postcode }, label);
+    if (p.query) return lookup({ q: p.query }, p.name);
+    return lookup({ lat: p.lat, lon: p.lon }, p.name);
   }
 
   async function search(text) {
@@ -336,7 +364,7 @@
       list.replaceChildren(...found.map((p, i) => h('li', {
         id: 'suggestion-' + i, role: 'option', 'aria-selected': 'false',
         onmousedown: (ev) => { ev.preventDefault(); choose(i); },
-      }, p.name, p.context ? h('span', { class: 'hint' }, ' ' + p.context) : null)));
+      }, p.name)));
       list.hidden = false;
       q.setAttribute('aria-expanded', 'true');
     }, 250);
@@ -390,7 +418,11 @@
       return;
     }
     const L = window.L;
-    const map = L.map('map', { keyboard: true, zoomSnap: 0.5, attributionControl: true });
+    const still = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    const map = L.map('map', {
+      keyboard: true, zoomSnap: 0.5, attributionControl: true,
+      zoomAnimation: !still, fadeAnimation: !still, markerZoomAnimation: !still,
+    });
     state.map = map;
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution('Boundaries and surgeries: ONS, OS, NHS England (OGL v3.0)');

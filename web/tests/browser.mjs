@@ -22,7 +22,8 @@ const browser = await chromium.launch({
 let failed = 0;
 let passed = 0;
 async function check(name, fn) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // Reduced motion: the map then draws without zoom animations, so screenshots are stable.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: 'reduce' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -133,6 +134,62 @@ await check('a place outside the Central Belt gets the spot price', async (page)
   if (s && s.banding && !s.banding.in_banded_region) {
     assert(text.includes('Outside the banded area'), text);
   }
+});
+
+await check('zones, PCNs and providers are listed in tier order, whatever roles the answer has', async (page) => {
+  // Schemes with zones and provider lists may not be loaded in this dataset: take a real
+  // answer and give its scheme the areas and providers such a scheme answers with.
+  const { body } = await api(`/v1/lookup?postcode=NR1%201AA&date=${DATE}`);
+  const s = body.resolution.schemes[0];
+  const area = (role, id, name) => ({ role, matched: { layer: role + 's', id, name, match: 'covered' }, illustrative: true, method: null });
+  s.illustrative = true;
+  s.areas = [area('zone', '4', 'Zone 4'), area('night_zone', 'N2', 'Night zone 2'), area('pcn', 'U1', 'Norwich East PCN'), area('locality', 'L', 'Norwich')];
+  const tiers = (...t) => t.map(([tier, names]) => ({ tier, providers: names.map((name) => ({ id: name.toLowerCase(), name })) }));
+  s.providers = [
+    { service: 'day', area_role: 'zone', area_id: '4', valid_from: '2019-04-01', valid_to: null, illustrative: true,
+      tiers: tiers(['main', ['HSG', 'Kumari']], ['secondary', ['Homecare4u']], ['framework', ['Mears', 'CareFirst']]) },
+    { service: 'night', area_role: 'night_zone', area_id: 'N2', valid_from: '2019-04-01', valid_to: null, illustrative: true,
+      tiers: tiers(['main', ['Network Care']]) },
+  ];
+  await page.route('**/v1/lookup?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) }));
+  await open(page);
+  await searchFor(page, 'NR1 1AA');
+  const text = await cardShows(page, body);
+  for (const want of ['Zone', 'Night zone', 'Primary Care Network (PCN)', 'Locality', 'Illustrative data']) {
+    assert(text.includes(want), `no "${want}": ${text}`);
+  }
+  const items = await page.$$eval('.providers li', (lis) => lis.map((li) => li.textContent));
+  assert(JSON.stringify(items) === JSON.stringify(['Main: HSG, Kumari', 'Secondary: Homecare4u', 'Framework: Mears, CareFirst', 'Main: Network Care']), items.join(' | '));
+  const order = ['Day care', 'Night care'].map((w) => text.indexOf(w));
+  assert(order[0] >= 0 && order[0] < order[1], 'day before night');
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(artifacts, 'desktop-zones-providers.png'), fullPage: true });
+});
+
+await check('place suggestions from a gazetteer, chosen with the keyboard', async (page) => {
+  // This careband may have no gazetteer (GET /v1/places is then a 404 and the page does
+  // without): answer it here in the gazetteer's shape, with a real resolution.
+  const { body } = await api(`/v1/lookup?lat=52.6036&lon=1.1803&date=${DATE}`);
+  const label = 'Hethersett (village, South Norfolk)';
+  await page.route('**/v1/places?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
+    query: 'heth', count: 1, dataset_version: 'test',
+    suggestions: [{ label, name: 'Hethersett', kind: 'village', district: 'South Norfolk', lat: 52.6036, lon: 1.1803, match: 'prefix', query: 'Hethersett' }],
+  }) }));
+  await page.route('**/v1/lookup?q=Hethersett*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({
+    kind: 'places', query: 'Hethersett', clear: true, message: 'Hethersett, a village in South Norfolk', notes: [],
+    date: DATE, dataset_version: body.resolution.dataset_version,
+    candidates: [{ rank: 1, label, name: 'Hethersett', kind: 'village', resolution: body.resolution,
+      precision_note: 'the village centre', extent: { verdict: 'all 300 postcodes of Hethersett are Band 1', spans_more_than_one: false } }],
+  }) }));
+  await open(page);
+  await page.focus('#q');
+  await page.keyboard.type('Heth');
+  await page.waitForSelector('#suggestions:not([hidden]) li');
+  assert(await page.getAttribute('#q', 'aria-expanded') === 'true', 'the combobox is not expanded');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  const text = await cardShows(page, body);
+  assert(text.includes(label) && text.includes('all 300 postcodes of Hethersett are Band 1'), text);
 });
 
 await check('an unknown postcode says so and offers near misses', async (page) => {
