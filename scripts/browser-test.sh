@@ -13,6 +13,7 @@ scripts/web-deps.sh
 
 artifacts="${ARTIFACTS:-artifacts/browser}"
 mkdir -p "$artifacts"
+rm -f "$artifacts"/failed-*.png  # screenshots of an earlier run's failures
 cargo build --locked --quiet
 bin="${CARGO_TARGET_DIR:-target}/debug/careband"
 
