@@ -1,5 +1,56 @@
 //! Build script.
-// geodata/ is embedded into the binary (include_dir!); rebuild when any file in it changes.
+//!
+//! - geodata/ is embedded into the binary (include_dir!); rebuild when any file in it changes.
+//! - The web page's map library (Leaflet, installed by `npm ci` in web/) is embedded when it is
+//!   there: this writes `web_vendor.rs` to OUT_DIR with the library's files, or with `None`
+//!   when web/node_modules has not been installed, in which case the page works without its
+//!   map and says so.
+use std::path::Path;
+
 fn main() {
     println!("cargo:rerun-if-changed=geodata");
+    // The page's own files are include_str!'d, which rustc tracks. Here: the library's files
+    // when installed, else the web folder, which changes when `npm ci` creates node_modules.
+    let dist = Path::new("web/node_modules/leaflet/dist");
+    if dist.is_dir() {
+        println!("cargo:rerun-if-changed=web/node_modules/leaflet/dist");
+        println!("cargo:rerun-if-changed=web/node_modules/leaflet/package.json");
+    } else {
+        println!("cargo:rerun-if-changed=web");
+    }
+    let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
+    let js = dist.join("leaflet.js");
+    let css = dist.join("leaflet.css");
+    let code = match (js.canonicalize(), css.canonicalize()) {
+        (Ok(js), Ok(css)) => {
+            let version = std::fs::read_to_string("web/node_modules/leaflet/package.json")
+                .ok()
+                .and_then(|text| version_of(&text))
+                .unwrap_or_else(|| "unknown".into());
+            format!(
+                "/// Leaflet, as installed from npm into web/node_modules.\n\
+                 pub(crate) static LEAFLET: Option<Vendor> = Some(Vendor {{\n    \
+                 version: {version:?},\n    \
+                 js: include_bytes!({js:?}),\n    \
+                 css: include_bytes!({css:?}),\n}});\n"
+            )
+        }
+        _ => "/// Leaflet was not installed (run `npm ci` in web/): the page has no map.\n\
+              pub(crate) static LEAFLET: Option<Vendor> = None;\n"
+            .to_string(),
+    };
+    let target = Path::new(&out_dir).join("web_vendor.rs");
+    if let Err(e) = std::fs::write(&target, code) {
+        panic!("cannot write {}: {e}", target.display());
+    }
+}
+
+/// The `"version"` of a package.json, read without a JSON parser (build scripts here have no
+/// dependencies).
+fn version_of(package_json: &str) -> Option<String> {
+    let at = package_json.find("\"version\"")?;
+    let rest = &package_json[at + "\"version\"".len()..];
+    let start = rest.find('"')? + 1;
+    let len = rest[start..].find('"')?;
+    Some(rest[start..start + len].to_string())
 }

@@ -531,7 +531,10 @@ async fn unknown_things_are_a_404_with_suggestions_where_there_are_some() {
     get("/v2/lookup")
         .await
         .error(StatusCode::NOT_FOUND, "no_route");
-    get("/").await.error(StatusCode::NOT_FOUND, "no_route");
+    // `/` is the web page; other unknown paths are JSON 404s.
+    get("/index.php")
+        .await
+        .error(StatusCode::NOT_FOUND, "no_route");
 }
 
 #[actix_web::test]
@@ -968,6 +971,7 @@ fn concrete(path: &str) -> String {
     path.replace("{postcode}", "NR1%201AA")
         .replace("{id}", "norfolk")
         .replace("{layer}", "county")
+        .replace("{file}", "app.js")
 }
 
 #[actix_web::test]

@@ -138,7 +138,7 @@ struct Prepared {
     text_match: Option<TextMatch>,
 }
 
-fn today() -> NaiveDate {
+pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
@@ -152,7 +152,7 @@ fn parse_number(field: &'static str, text: &str) -> Result<f64, ApiError> {
     })
 }
 
-fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         ApiError::bad(
             "bad_date",

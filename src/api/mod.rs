@@ -15,15 +15,18 @@ use actix_web::http::{Method, header};
 use actix_web::{App, middleware, web};
 
 pub mod admin;
+pub mod batch;
 pub mod error;
 pub mod health;
 pub mod lookup;
 pub mod metrics;
 pub mod openapi;
+pub mod page;
 pub mod postcodes;
 pub mod schemes;
 pub mod state;
 
+pub use batch::{BATCH_MAX_BYTES, BATCH_MAX_ROWS};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use lookup::BULK_CAP;
 pub use state::AppState;
@@ -32,8 +35,11 @@ use crate::config::Limits;
 
 /// Every route the router serves: (method, path pattern as in the OpenAPI document).
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/static/{file}"),
     ("GET", "/v1/lookup"),
     ("POST", "/v1/lookup"),
+    ("POST", "/v1/batch"),
     ("GET", "/v1/postcodes/{postcode}"),
     ("GET", "/v1/schemes"),
     ("GET", "/v1/schemes/{id}"),
@@ -58,6 +64,7 @@ pub fn router(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(lookup::get_lookup))
             .route(web::post().to(lookup::post_lookup)),
     )
+    .service(get("/v1/batch", "POST").route(web::post().to(batch::post_batch)))
     .service(get("/v1/postcodes/{postcode}", "GET").route(web::get().to(postcodes::get_postcode)))
     .service(get("/v1/schemes", "GET").route(web::get().to(schemes::list_schemes)))
     .service(get("/v1/schemes/{id}", "GET").route(web::get().to(schemes::get_scheme)))
@@ -76,6 +83,8 @@ pub fn router(cfg: &mut web::ServiceConfig) {
     .service(get("/readyz", "GET").route(web::get().to(health::readyz)))
     .service(get("/metrics", "GET").route(web::get().to(health::metrics)))
     .service(get("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
+    .service(get("/", "GET").route(web::get().to(page::index)))
+    .service(get("/static/{file:.+}", "GET").route(web::get().to(page::static_file)))
     .service(get("/admin/reload", "POST").route(web::post().to(admin::reload)))
     .default_service(web::to(error::no_route));
 }

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, error, health, lookup, postcodes, schemes, state};
+use super::{admin, batch, error, health, lookup, page, postcodes, schemes, state};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use super::{admin, error, health, lookup, postcodes, schemes, state};
     paths(
         lookup::get_lookup,
         lookup::post_lookup,
+        batch::post_batch,
         postcodes::get_postcode,
         schemes::list_schemes,
         schemes::get_scheme,
@@ -29,6 +30,8 @@ use super::{admin, error, health, lookup, postcodes, schemes, state};
         health::metrics,
         openapi_json,
         admin::reload,
+        page::index,
+        page::static_file,
     ),
     components(schemas(
         error::ErrorBody,
@@ -53,6 +56,7 @@ use super::{admin, error, health, lookup, postcodes, schemes, state};
         (name = "postcodes", description = "Facts about a postcode"),
         (name = "schemes", description = "What is loaded"),
         (name = "maps", description = "GeoJSON layers for maps"),
+        (name = "page", description = "The price band identification tool (a web page)"),
         (name = "operations", description = "Health, readiness, metrics, reload"),
     )
 )]

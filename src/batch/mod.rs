@@ -467,6 +467,62 @@ pub fn run(
     }
 }
 
+/// What [`scan_csv`] found: the structure of a CSV input, checked without answering it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    /// Data rows (the header not counted), blank lines included; when the scan stopped at
+    /// its row limit, one more than the limit.
+    pub rows: u64,
+    /// True when the scan stopped early at its row limit.
+    pub stopped: bool,
+    /// Which columns the queries would be read from.
+    pub columns_used: Vec<String>,
+}
+
+/// Reads a CSV input once without answering it: checks that it opens (not UTF-16, not a
+/// workbook), that its header has the lookup columns, that no record is malformed enough to
+/// stop a run (an unclosed quote), and counts its rows. Stops once more than `max_rows` rows
+/// are seen.
+///
+/// A run of the same input with the same options then fails only if its output cannot be
+/// written, so a server can refuse a bad upload with a clear status before it starts
+/// answering.
+///
+/// # Errors
+/// The [`BatchError`] that [`run`] would fail with.
+pub fn scan_csv(input: impl Read, opts: &BatchOptions, max_rows: u64) -> Result<Scan, BatchError> {
+    let mut source = CsvInput::open(input, opts.delimiter)?;
+    let mut chunk = Chunk::default();
+    if !source.read_record(&mut chunk)? {
+        return Err(BatchError::Empty);
+    }
+    let head = &chunk.rows[0];
+    if head.issue.is_some() {
+        return Err(BatchError::HeaderTooLong { line: head.line });
+    }
+    let header: Vec<String> = (0..chunk.field_count(head))
+        .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
+        .collect();
+    let plan = Plan::new(&header, &opts.columns)?;
+    let mut rows = 0u64;
+    chunk.clear();
+    while source.read_record(&mut chunk)? {
+        rows += 1;
+        if rows > max_rows {
+            break;
+        }
+        // Only the count is kept: the chunk's buffers are reused, so memory stays flat.
+        if chunk.rows.len() >= CHUNK_ROWS {
+            chunk.clear();
+        }
+    }
+    Ok(Scan {
+        rows,
+        stopped: rows > max_rows,
+        columns_used: plan.describe(&header),
+    })
+}
+
 /// Answers every row of one worksheet of an `.xlsx` workbook (the first, or
 /// [`BatchOptions::sheet`]). The output is CSV, comma-delimited unless
 /// [`BatchOptions::delimiter`] says otherwise.
