@@ -133,10 +133,10 @@
     }
     const seen = new Set();
     for (const a of s.areas || []) {
-      const key = a.role + '/' + a.matched.id;
+      const key = a.role + '/' + (a.matched || a).id;
       if (seen.has(key)) continue;
       seen.add(key);
-      dl.append(...fact(roleName(a.role), a.matched.name, a.illustrative ? ' (illustrative)' : ''));
+      dl.append(...fact(roleName(a.role), (a.matched || a).name, a.illustrative ? ' (illustrative)' : ''));
     }
     out.append(dl);
     if (b && b.near_threshold) {
@@ -504,16 +504,16 @@
       }
       const drawn = new Set();
       for (const area of s.areas || []) {
-        const key = area.matched.layer + '/' + area.matched.id;
+        const key = (area.matched || area).layer + '/' + (area.matched || area).id;
         if (drawn.has(key)) continue;
         drawn.add(key);
-        const gj = await layerGeoJSON(`v1/schemes/${encodeURIComponent(s.scheme)}/layers/${encodeURIComponent(area.matched.layer)}.geojson`);
+        const gj = await layerGeoJSON(`v1/schemes/${encodeURIComponent(s.scheme)}/layers/${encodeURIComponent((area.matched || area).layer)}.geojson`);
         if (!gj || state.marks !== marks) continue;
-        const f = gj.features.filter((x) => String(x.id ?? x.properties.id) === area.matched.id);
+        const f = gj.features.filter((x) => String(x.id ?? x.properties.id) === (area.matched || area).id);
         if (!f.length) continue;
         const outline = L.geoJSON({ type: 'FeatureCollection', features: f }, {
           style: () => ({ color: '#6f2c91', weight: 3, dashArray: '8 4', fill: false }),
-        }).bindTooltip(`${roleName(area.role)}: ${area.matched.name}`, { sticky: true }).addTo(marks);
+        }).bindTooltip(`${roleName(area.role)}: ${(area.matched || area).name}`, { sticky: true }).addTo(marks);
         bounds.extend(outline.getBounds());
       }
     }
