@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, error, health, lookup, postcodes, schemes, state};
+use super::{admin, error, health, lookup, places, postcodes, schemes, state};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use super::{admin, error, health, lookup, postcodes, schemes, state};
     paths(
         lookup::get_lookup,
         lookup::post_lookup,
+        places::get_places,
         postcodes::get_postcode,
         schemes::list_schemes,
         schemes::get_scheme,
@@ -39,6 +40,7 @@ use super::{admin, error, health, lookup, postcodes, schemes, state};
         lookup::BulkResponse,
         lookup::BulkResult,
         crate::lookup::Answer,
+        places::PlacesResponse,
         postcodes::PostcodeResponse,
         schemes::SchemeList,
         schemes::SchemeDetail,
@@ -49,7 +51,7 @@ use super::{admin, error, health, lookup, postcodes, schemes, state};
     )),
     modifiers(&AdminToken),
     tags(
-        (name = "lookup", description = "Band, rate and evidence for a postcode, point or address"),
+        (name = "lookup", description = "Band, rate and evidence for a postcode, point, place or address; place autocomplete"),
         (name = "postcodes", description = "Facts about a postcode"),
         (name = "schemes", description = "What is loaded"),
         (name = "maps", description = "GeoJSON layers for maps"),

@@ -4,7 +4,7 @@
 //! what is written here. It reads the open data folder (NHS England ODS practice files, OS
 //! Code-Point Open, ONS NSPL and ONS boundaries) and never touches `geodata/schemes/`.
 //!
-//! The build runs in five steps, each writing its files into the output folder:
+//! The build runs in seven steps, each writing its files into the output folder:
 //!
 //! 1. Boundaries: five `GeoJSON` layers are copied with their geometry unchanged and only the
 //!    listed properties kept. The Norfolk county polygon is also reprojected to British
@@ -15,7 +15,10 @@
 //!    geocoded by postcode, kept if Norfolk & Waveney or BNSSG commission it or it lies within
 //!    ten miles of Norfolk.
 //! 4. Branch surgeries: the August 2017 `ebranchs` extract, scoped by the same rule.
-//! 5. `manifest.toml`: dataset version, and per file its SHA-256, row count, sources and licence.
+//! 5. Derived areas: PCNs, localities and the illustrative Bristol zones.
+//! 6. Gazetteer: OS Open Names settlements and roads, `GeoNames` places and MSOA
+//!    neighbourhood names, for free-text lookups (`places/gazetteer.csv`).
+//! 7. `manifest.toml`: dataset version, and per file its SHA-256, row count, sources and licence.
 //!
 //! The output is deterministic: rows are sorted by their first column, floats have fixed
 //! formats and nothing depends on time or hash order, so a rebuild is byte-identical.
@@ -26,6 +29,7 @@ mod centres;
 mod csvio;
 mod json;
 mod manifest;
+mod places;
 mod postcodes;
 
 use std::fs;
@@ -334,7 +338,10 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport, ImportError> {
     // 5. Derived areas: PCNs, localities, illustrative Bristol zones.
     areas::import(&opts.opendata, &mut out, &mut report)?;
 
-    // 6. Manifest.
+    // 6. The gazetteer of places and roads for free-text lookups.
+    places::import(&opts.opendata, &to_wgs84, &to_bng, &mut out, &mut report)?;
+
+    // 7. Manifest.
     manifest::write(&mut out, &mut report)?;
     Ok(report)
 }
