@@ -511,9 +511,14 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
         format!("{}: {}", c.label, c.extent.verdict)
     } else {
         format!(
-            "{} places or roads match {:?} equally: choose one, or give the postcode",
+            "{} places or roads match {:?} equally{}: choose one, or give the postcode",
             found.best_tied,
-            text.trim()
+            text.trim(),
+            if found.best_tied > candidates.len() {
+                format!(" (the first {} are listed)", candidates.len())
+            } else {
+                String::new()
+            }
         )
     };
     Ok(Answer::Places(PlacesAnswer {

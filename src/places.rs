@@ -232,7 +232,8 @@ pub struct Found<'a> {
     pub understood: Understood,
     /// Candidates, best first (at most [`MAX_CANDIDATES`]).
     pub candidates: Vec<Candidate<'a>>,
-    /// How many candidates share the best rank (1 means a clear answer).
+    /// How many candidates share the best rank (1 means a clear answer), counted before the
+    /// list was cut to [`MAX_CANDIDATES`].
     pub best_tied: usize,
     /// Notes on the reading ("no Mill Road in Aylsham; other Mill Roads are listed").
     pub notes: Vec<String>,
@@ -828,7 +829,6 @@ impl Gazetteer {
         };
         found.candidates.sort_by_key(key);
         found.candidates.dedup_by_key(|c| c.id);
-        found.candidates.truncate(MAX_CANDIDATES);
         let tie = |c: &Candidate<'_>| (c.matched, c.in_locality == Some(false));
         found.best_tied = match found.candidates.first() {
             None => 0,
@@ -861,6 +861,8 @@ impl Gazetteer {
                 found.best_tied = found.candidates.iter().filter(|c| tie(c) == t).count();
             }
         }
+        // Counted before truncating, so "12 match equally" stays true when 8 are listed.
+        found.candidates.truncate(MAX_CANDIDATES);
     }
 
     /// Autocomplete: entries whose name starts with the typed text (a trailing ", locality"
