@@ -304,6 +304,8 @@ pub struct Dataset {
     pub postcodes: PostcodeTable,
     /// Schemes in id order.
     pub schemes: Vec<LoadedScheme>,
+    /// The gazetteer of places and roads for free-text lookups (empty when the data has none).
+    pub places: crate::places::Gazetteer,
 }
 
 impl Dataset {

@@ -17,6 +17,7 @@ pub mod geo_index;
 pub mod import;
 pub mod load;
 pub mod lookup;
+pub mod places;
 pub mod postcode;
 pub mod reproject;
 pub mod resolve;

@@ -28,6 +28,7 @@ use crate::dataset::{
     PostcodeTable,
 };
 use crate::geo_index::{PointIndex, PolygonIndex};
+use crate::places::{Gazetteer, Place, PlaceKind, PlaceSource};
 use crate::postcode::{self, PostcodeQuery};
 use crate::scheme::{Scheme, SchemeError};
 use crate::validate::Report;
@@ -274,6 +275,13 @@ pub fn load_with(source: &DataSource, check: GeometryCheck) -> Result<Dataset, L
         reader.read(&f.path)?;
     }
     let postcodes = load_postcodes(&reader, POSTCODES_FILE)?;
+    // The gazetteer is optional: a data folder without one answers postcodes and points only.
+    let places = if manifest.files.iter().any(|f| f.path == GAZETTEER_FILE) {
+        load_places(&reader, GAZETTEER_FILE)?
+    } else {
+        Vec::new()
+    };
+    let places = Gazetteer::new(places, &postcodes);
     let mut schemes = Vec::new();
     let mut centre_cache: HashMap<String, Vec<(LonLat, Centre)>> = HashMap::new();
     for path in source.scheme_files()? {
@@ -303,7 +311,74 @@ pub fn load_with(source: &DataSource, check: GeometryCheck) -> Result<Dataset, L
         files: manifest.files,
         postcodes,
         schemes,
+        places,
     })
+}
+
+/// The gazetteer's path in a data directory.
+pub const GAZETTEER_FILE: &str = "places/gazetteer.csv";
+
+#[derive(Deserialize)]
+struct PlaceRow {
+    name: String,
+    kind: String,
+    locality: Option<String>,
+    near: Option<String>,
+    district: Option<String>,
+    lat: f64,
+    lon: f64,
+    easting: i32,
+    northing: i32,
+    min_e: Option<i32>,
+    min_n: Option<i32>,
+    max_e: Option<i32>,
+    max_n: Option<i32>,
+    source: String,
+}
+
+fn load_places(reader: &Reader<'_>, path: &str) -> Result<Vec<Place>, LoadError> {
+    let bytes = reader.read(path)?;
+    let mut out = Vec::new();
+    let mut rdr = csv::Reader::from_reader(bytes.as_ref());
+    for row in rdr.deserialize::<PlaceRow>() {
+        let row = row.map_err(|e| {
+            row_err(
+                path,
+                e.position().map_or(0, csv::Position::line),
+                e.to_string(),
+            )
+        })?;
+        let line = out.len() as u64 + 2;
+        let kind = PlaceKind::parse(&row.kind)
+            .ok_or_else(|| row_err(path, line, format!("unknown kind {:?}", row.kind)))?;
+        let source = PlaceSource::parse(&row.source)
+            .ok_or_else(|| row_err(path, line, format!("unknown source {:?}", row.source)))?;
+        let at = LonLat::new(row.lon, row.lat).map_err(|e| row_err(path, line, e.to_string()))?;
+        let extent = match (row.min_e, row.min_n, row.max_e, row.max_n) {
+            (Some(a), Some(b), Some(c), Some(d)) if a <= c && b <= d => Some([a, b, c, d]),
+            (None, None, None, None) => None,
+            _ => {
+                return Err(row_err(
+                    path,
+                    line,
+                    "the bounding box must be all four of min_e, min_n, max_e, max_n with min <= max, or empty",
+                ));
+            }
+        };
+        let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
+        out.push(Place {
+            name: row.name,
+            kind,
+            locality: nonempty(row.locality),
+            near: nonempty(row.near),
+            district: nonempty(row.district),
+            at,
+            bng: (row.easting, row.northing),
+            extent,
+            source,
+        });
+    }
+    Ok(out)
 }
 
 /// The postcode table's path in a data directory.

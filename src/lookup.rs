@@ -1,5 +1,6 @@
-//! Queries as users type them (a postcode, a partial postcode, a WGS84 point or a BNG point)
-//! turned into answers, with the error a user needs when the query cannot be answered.
+//! Queries as users type them (a postcode, a partial postcode, a WGS84 point, a BNG point or
+//! free text naming a place or road) turned into answers, with the error a user needs when the
+//! query cannot be answered.
 //!
 //! Shared by the CLI, the HTTP API and batch mode, so all three answer alike.
 
@@ -10,8 +11,13 @@ use serde::Serialize;
 
 use crate::coord::{Bng, CoordError, LonLat};
 use crate::dataset::{Dataset, PostcodeRecord, PostcodeStatus};
+use crate::places::{Candidate, NameMatch, PlaceKind, PlaceSource, Understood};
 use crate::postcode::{self, PostcodeError, PostcodeQuery};
-use crate::resolve::{Resolution, resolve};
+use crate::resolve::{Resolution, SchemeAnswer, resolve};
+
+/// Most postcodes resolved to summarise one candidate's extent; larger extents are sampled
+/// evenly (and say so).
+pub const EXTENT_SAMPLE: usize = 1_500;
 
 /// How many "did you mean" postcodes to offer.
 pub const SUGGESTIONS: usize = 5;
@@ -35,6 +41,24 @@ pub enum Query {
         /// Northing.
         northing: f64,
     },
+    /// Free text: an address, a road and locality, or a place name. A full postcode in it wins.
+    Text(String),
+}
+
+/// How exactly the point an answer was resolved at stands for what was asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// The point asked for.
+    ExactPoint,
+    /// The centroid of a postcode unit (about 15 addresses).
+    PostcodeCentroid,
+    /// A point on a named road (OS Open Names): the house may be elsewhere on the road.
+    RoadPoint,
+    /// The centre of a settlement.
+    PlaceCentre,
+    /// A representative point of a neighbourhood of about 7,000 people.
+    NeighbourhoodPoint,
 }
 
 /// The answer to a [`Query`].
@@ -45,6 +69,85 @@ pub enum Answer {
     Point(PointAnswer),
     /// A partial postcode: a summary of the bands its postcodes fall in.
     Area(AreaSummary),
+    /// Free text naming a place or road: ranked candidates, each with its band.
+    Places(PlacesAnswer),
+}
+
+/// The answer to free text without a postcode: every candidate the gazetteer found, ranked,
+/// each with its band at its point and the bands across its extent.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlacesAnswer {
+    /// The text as asked.
+    pub query: String,
+    /// What the text was read as.
+    pub understood: Understood,
+    /// True when one candidate stands out (the others, if any, matched less well); false when
+    /// several match equally and the user must choose.
+    pub clear: bool,
+    /// One sentence for a person: the pick, or that there is a choice to make.
+    pub message: String,
+    /// Candidates, best first.
+    pub candidates: Vec<PlaceCandidate>,
+    /// Notes on the reading (typos corrected, locality not found).
+    pub notes: Vec<String>,
+    /// Date used.
+    pub date: NaiveDate,
+    /// Dataset version used.
+    pub dataset_version: String,
+}
+
+/// One place or road that the text may mean.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlaceCandidate {
+    /// 1 for the best.
+    pub rank: usize,
+    /// "Ollands Road, Reepham (road, Broadland)".
+    pub label: String,
+    /// Name as published.
+    pub name: String,
+    /// What it is.
+    pub kind: PlaceKind,
+    /// The settlement OS puts a road in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// The nearest settlement, for roads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near: Option<String>,
+    /// District (or county for `GeoNames` places).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<String>,
+    /// Where the entry comes from.
+    pub source: PlaceSource,
+    /// How its name matched the text.
+    #[serde(rename = "match")]
+    pub matched: NameMatch,
+    /// What the resolved point is.
+    pub precision: Precision,
+    /// What that precision means for this entry.
+    pub precision_note: String,
+    /// The answer at the candidate's point.
+    pub resolution: Resolution,
+    /// The answers across the candidate's extent.
+    pub extent: ExtentSummary,
+}
+
+/// What the postcodes across a candidate's extent resolve to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExtentSummary {
+    /// Which postcodes were counted.
+    pub basis: String,
+    /// Live postcodes in the extent.
+    pub postcodes: usize,
+    /// Of those, how many were resolved (all, unless the extent is large).
+    pub resolved: usize,
+    /// Resolved postcodes no scheme covers.
+    pub outside_coverage: usize,
+    /// Count per outcome (`Band 1 (GBP 18.24/h)`), over the resolved postcodes.
+    pub outcomes: BTreeMap<String, usize>,
+    /// True when the point and the extent's postcodes do not all give the same answer.
+    pub spans_more_than_one: bool,
+    /// One sentence: the single answer, or which answers the extent spans and what to give.
+    pub verdict: String,
 }
 
 /// One resolved point and how it was found.
@@ -55,6 +158,8 @@ pub struct PointAnswer {
     /// Facts about the postcode, when the query was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postcode: Option<PostcodeFacts>,
+    /// What the resolved point is: the exact point asked, or a postcode centroid.
+    pub precision: Precision,
     /// The resolution of the point.
     pub resolution: Resolution,
 }
@@ -170,6 +275,17 @@ pub enum LookupError {
     /// BNG could not be converted.
     #[error("cannot convert the BNG point to WGS84: {0}")]
     Reproject(String),
+    /// Free text that names no known place or road.
+    #[error("no place or road called {text:?} was found{}", suggest_text(.suggestions))]
+    NoPlace {
+        /// The text as asked.
+        text: String,
+        /// Names that start like it.
+        suggestions: Vec<String>,
+    },
+    /// Free text with nothing in it.
+    #[error("the text is empty: give a postcode, a road and town, or a place name")]
+    EmptyText,
 }
 
 fn suggest_text(s: &[String]) -> String {
@@ -186,7 +302,10 @@ impl LookupError {
     pub fn is_not_found(&self) -> bool {
         matches!(
             self,
-            Self::UnknownPostcode { .. } | Self::NoPosition { .. } | Self::UnknownArea(_)
+            Self::UnknownPostcode { .. }
+                | Self::NoPosition { .. }
+                | Self::UnknownArea(_)
+                | Self::NoPlace { .. }
         )
     }
 }
@@ -203,9 +322,11 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
             Ok(Answer::Point(PointAnswer {
                 query: format!("{lat},{lon}"),
                 postcode: None,
+                precision: Precision::ExactPoint,
                 resolution: resolve(ds, at, date),
             }))
         }
+        Query::Text(text) => lookup_text(ds, text, date),
         Query::Bng { easting, northing } => {
             let bng = Bng::new(*easting, *northing)?;
             let (lon, lat) = bng_to_wgs84(bng)?;
@@ -213,6 +334,7 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
             Ok(Answer::Point(PointAnswer {
                 query: format!("E {easting} N {northing}"),
                 postcode: None,
+                precision: Precision::ExactPoint,
                 resolution: resolve(ds, at, date),
             }))
         }
@@ -246,6 +368,7 @@ fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, 
             Ok(Answer::Point(PointAnswer {
                 query: pc.to_string(),
                 postcode: Some(rec.into()),
+                precision: Precision::PostcodeCentroid,
                 resolution: resolve(ds, at, date),
             }))
         }
@@ -285,19 +408,7 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
                     outcomes: BTreeMap::new(),
                 });
             e.postcodes += 1;
-            let outcome = match &s.rate {
-                Some(rate) => format!("{} ({} {:.2}/h)", rate.name, rate.currency, rate.hourly),
-                None => s
-                    .banding
-                    .as_ref()
-                    .and_then(|b| {
-                        b.band
-                            .as_ref()
-                            .map(|b| format!("{} (no rate on {date})", b.name))
-                    })
-                    .unwrap_or_else(|| format!("no rate on {date}")),
-            };
-            *e.outcomes.entry(outcome).or_default() += 1;
+            *e.outcomes.entry(outcome(&s, date)).or_default() += 1;
         }
     }
     let schemes: Vec<SchemeSummary> = per_scheme.into_values().collect();
@@ -335,6 +446,211 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
         date,
         dataset_version: ds.version.clone(),
     })
+}
+
+/// One scheme's answer as a short label: `Band 1 (GBP 18.24/h)`, `spot price (GBP 18.24/h)`.
+fn outcome(s: &SchemeAnswer, date: NaiveDate) -> String {
+    match &s.rate {
+        Some(rate) => format!("{} ({} {:.2}/h)", rate.name, rate.currency, rate.hourly),
+        None => s
+            .banding
+            .as_ref()
+            .and_then(|b| {
+                b.band
+                    .as_ref()
+                    .map(|b| format!("{} (no rate on {date})", b.name))
+            })
+            .unwrap_or_else(|| format!("no rate on {date}")),
+    }
+}
+
+/// Every outcome of a resolution (one per covering scheme), or `outside coverage`.
+fn outcomes_of(r: &Resolution) -> Vec<String> {
+    if r.covered {
+        r.schemes.iter().map(|s| outcome(s, r.date)).collect()
+    } else {
+        vec![OUTSIDE.to_string()]
+    }
+}
+
+const OUTSIDE: &str = "outside coverage";
+
+/// Free text: a postcode in it wins; a whole-text partial postcode is summarised; anything
+/// else is read by the gazetteer into ranked candidates.
+fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, LookupError> {
+    if !text.chars().any(char::is_alphanumeric) {
+        return Err(LookupError::EmptyText);
+    }
+    if postcode::parse(text).is_ok() {
+        return lookup_postcode(ds, text, date);
+    }
+    let found = ds.places.find(text);
+    if let Some(pc) = &found.understood.postcode {
+        return lookup_postcode(ds, pc, date);
+    }
+    if found.candidates.is_empty() {
+        return Err(LookupError::NoPlace {
+            text: text.trim().to_string(),
+            suggestions: ds
+                .places
+                .suggest(text, SUGGESTIONS)
+                .into_iter()
+                .map(|s| s.label)
+                .collect(),
+        });
+    }
+    let clear = found.best_tied == 1;
+    let candidates: Vec<PlaceCandidate> = found
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| candidate(ds, c, i + 1, date))
+        .collect();
+    let message = if clear {
+        let c = &candidates[0];
+        format!("{}: {}", c.label, c.extent.verdict)
+    } else {
+        format!(
+            "{} places or roads match {:?} equally{}: choose one, or give the postcode",
+            found.best_tied,
+            text.trim(),
+            if found.best_tied > candidates.len() {
+                format!(" (the first {} are listed)", candidates.len())
+            } else {
+                String::new()
+            }
+        )
+    };
+    Ok(Answer::Places(PlacesAnswer {
+        query: text.trim().to_string(),
+        understood: found.understood,
+        clear,
+        message,
+        candidates,
+        notes: found.notes,
+        date,
+        dataset_version: ds.version.clone(),
+    }))
+}
+
+fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> PlaceCandidate {
+    let p = c.place;
+    let (precision, precision_note) = match (p.kind, p.source) {
+        (PlaceKind::Road, _) => (
+            Precision::RoadPoint,
+            "a point on the road from OS Open Names; a house elsewhere on the road may be in another band".to_string(),
+        ),
+        (_, PlaceSource::MsoaNames) => (
+            Precision::NeighbourhoodPoint,
+            "a point inside the neighbourhood's census area (MSOA, about 7,000 people), not its centre".to_string(),
+        ),
+        (_, PlaceSource::Geonames) => (
+            Precision::PlaceCentre,
+            "the place's GeoNames point, which can be a few hundred metres off".to_string(),
+        ),
+        (_, PlaceSource::OsOpenNames) => (
+            Precision::PlaceCentre,
+            "the settlement's OS Open Names point".to_string(),
+        ),
+    };
+    let resolution = resolve(ds, p.at, date);
+    let extent = extent(ds, c, &resolution, date);
+    PlaceCandidate {
+        rank,
+        label: p.label(),
+        name: p.name.clone(),
+        kind: p.kind,
+        locality: p.locality.clone(),
+        near: p.near.clone(),
+        district: p.district.clone(),
+        source: p.source,
+        matched: c.matched,
+        precision,
+        precision_note,
+        resolution,
+        extent,
+    }
+}
+
+/// Resolves the live postcodes of a candidate's extent (evenly sampled beyond
+/// [`EXTENT_SAMPLE`]) and says whether they and the point agree.
+fn extent(
+    ds: &Dataset,
+    c: &Candidate<'_>,
+    at_point: &Resolution,
+    date: NaiveDate,
+) -> ExtentSummary {
+    let (ids, basis) = ds.places.extent_postcodes(c.place);
+    let step = ids.len().div_ceil(EXTENT_SAMPLE).max(1);
+    let records = ds.postcodes.records();
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut resolved = 0;
+    let mut outside = 0;
+    for &i in ids.iter().step_by(step) {
+        let Some(at) = records.get(i as usize).and_then(|r| r.position) else {
+            continue;
+        };
+        let r = resolve(ds, at, date);
+        resolved += 1;
+        if !r.covered {
+            outside += 1;
+        }
+        for o in outcomes_of(&r) {
+            *outcomes.entry(o).or_default() += 1;
+        }
+    }
+    let point = outcomes_of(at_point);
+    let mut distinct: Vec<&str> = outcomes.keys().map(String::as_str).collect();
+    for o in &point {
+        if !distinct.contains(&o.as_str()) {
+            distinct.push(o);
+        }
+    }
+    distinct.sort_unstable();
+    let spans = distinct.len() > 1;
+    let what = match c.place.kind {
+        PlaceKind::Road => "the house's postcode",
+        _ => "the postcode",
+    };
+    let verdict = if spans {
+        format!(
+            "{} spans {}: give {what}",
+            c.place.name,
+            join_and(&distinct)
+        )
+    } else if resolved == 0 {
+        format!(
+            "{} at its point; no postcode lies in its extent to confirm it",
+            point.join(", ")
+        )
+    } else {
+        format!(
+            "{}: the point and all {resolved} postcodes counted agree",
+            point.join(", ")
+        )
+    };
+    ExtentSummary {
+        basis: if step > 1 {
+            format!("{basis}; every {step}th of {} resolved", ids.len())
+        } else {
+            basis
+        },
+        postcodes: ids.len(),
+        resolved,
+        outside_coverage: outside,
+        outcomes,
+        spans_more_than_one: spans,
+        verdict,
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 thread_local! {

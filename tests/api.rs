@@ -400,10 +400,65 @@ async fn free_text_uses_the_postcode_in_the_address_and_says_which_part() {
         body,
         library(&Query::Postcode(NORWICH.into()), date("2019-06-01"))
     );
-    let e = get("/v1/lookup?q=10%20Some%20Street")
+    // Without a postcode the gazetteer reads the text; an unknown name is a 404.
+    get("/v1/lookup?q=10%20Qwxyz%20Zzkq")
         .await
-        .error(StatusCode::BAD_REQUEST, "no_postcode_in_text");
-    assert_eq!(e["field"], "q");
+        .error(StatusCode::NOT_FOUND, "place_not_found");
+}
+
+#[actix_web::test]
+async fn free_text_without_a_postcode_gives_ranked_places_with_bands() {
+    let r = get("/v1/lookup?q=Ollands%20Road,%20Reepham&date=2019-06-01").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["kind"], "places");
+    assert_eq!(body["clear"], true);
+    assert_eq!(body["candidates"][0]["precision"], "road_point");
+    // Compared as text read back, so both sides go through the same float parsing.
+    let lib = library(
+        &Query::Text("Ollands Road, Reepham".into()),
+        date("2019-06-01"),
+    );
+    let lib: Value = serde_json::from_str(&lib.to_string()).unwrap();
+    assert_eq!(body, lib);
+    // An ambiguous name is answered with every candidate, not a pick.
+    let body = get("/v1/lookup?q=ollands%20rd&date=2019-06-01")
+        .await
+        .json();
+    assert_eq!(body["clear"], false);
+    assert_eq!(body["candidates"].as_array().unwrap().len(), 2);
+    // The same through bulk.
+    let r = post_json(&json!([{"q": "Hethersett", "date": "2019-06-01"}])).await;
+    assert_eq!(r.json()["results"][0]["answer"]["kind"], "places");
+}
+
+#[actix_web::test]
+async fn places_autocomplete_ranks_suggestions() {
+    let r = get("/v1/places?q=hethers&limit=3").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["suggestions"][0]["name"], "Hethersett");
+    assert_eq!(body["suggestions"][0]["kind"], "village");
+    assert!(body["count"].as_u64().unwrap() <= 3);
+    // Half-typed road words and a locality filter.
+    let body = get("/v1/places?q=ollands%20ro,%20reep").await.json();
+    assert_eq!(body["count"], 1, "{body}");
+    assert_eq!(body["suggestions"][0]["query"], "Ollands Road, Reepham");
+    // Nothing typed, nothing suggested.
+    assert_eq!(get("/v1/places?q=").await.json()["count"], 0);
+    get("/v1/places")
+        .await
+        .error(StatusCode::BAD_REQUEST, "missing_parameter");
+    get("/v1/places?q=a&limit=0")
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_limit");
+    get("/v1/places?q=a&limit=x")
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_limit");
+    let long = "a".repeat(101);
+    get(&format!("/v1/places?q={long}"))
+        .await
+        .error(StatusCode::BAD_REQUEST, "too_long");
 }
 
 #[actix_web::test]
@@ -427,7 +482,7 @@ async fn bad_input_is_a_400_naming_the_field() {
             "bad_postcode",
             Some("postcode"),
         ),
-        ("/v1/lookup?q=nr1-1aa%20x", "no_postcode_in_text", Some("q")),
+        ("/v1/lookup?q=%20,%20", "empty_text", Some("q")),
         ("/v1/lookup", "missing_query", None),
         (
             "/v1/lookup?postcode=NR1%201AA&lat=1&lon=1",

@@ -132,7 +132,7 @@ fn assert_matches_lookup(rec: &[String], width: usize, query: &Query) {
             assert_eq!(col(rec, width, "error"), "", "{query:?}");
         }
         Ok(Answer::Point(_)) => assert_eq!(status, "outside_coverage", "{query:?}: {rec:?}"),
-        Ok(Answer::Area(_)) => panic!("a full postcode gave an area summary"),
+        Ok(Answer::Area(_) | Answer::Places(_)) => panic!("a full postcode gave an area summary"),
         Err(e) if e.is_not_found() => {
             assert_eq!(status, "not_found", "{query:?}");
             assert_eq!(col(rec, width, "error"), e.to_string());

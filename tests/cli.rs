@@ -118,6 +118,48 @@ fn an_unknown_postcode_is_not_found_with_suggestions_and_exit_code_1() {
 }
 
 #[test]
+fn a_place_or_road_typed_as_text_gets_its_band_and_precision() {
+    let (out, err, code) = text(&careband(&["lookup", "Hethersett", "--date", "2019-06-01"]));
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "Hethersett (village, South Norfolk)",
+        "Band 1",
+        "OS Open Names point",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    let (out, err, code) = text(&careband(&[
+        "lookup",
+        "Ollands Road, Reepham",
+        "--date",
+        "2019-06-01",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("1. Ollands Road, Reepham (road, Broadland)"),
+        "{out}"
+    );
+    assert!(!out.contains("2. "), "one candidate only:\n{out}");
+    let (out, _, code) = text(&careband(&[
+        "lookup",
+        "The Street, Ashwellthorpe",
+        "--json",
+    ]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["kind"], "places");
+    assert_eq!(v["candidates"][0]["extent"]["spans_more_than_one"], true);
+}
+
+#[test]
+fn unknown_text_is_not_found_with_exit_code_1() {
+    let (out, err, code) = text(&careband(&["lookup", "Qwxyzzy", "Zzkq"]));
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(err.contains("no place or road called"), "{err}");
+}
+
+#[test]
 fn a_point_outside_every_scheme_exits_1() {
     let (out, _, code) = text(&careband(&["lookup", "51.5072,-0.1276"]));
     assert_eq!(code, 1);

@@ -31,7 +31,7 @@ fn day(s: &str) -> NaiveDate {
 fn point(q: &str, date: &str) -> PointAnswer {
     match lookup(&DS, &Query::Postcode(q.into()), day(date)).unwrap() {
         Answer::Point(p) => p,
-        Answer::Area(_) => panic!("{q} is a full postcode"),
+        _ => panic!("{q} is a full postcode"),
     }
 }
 

@@ -185,6 +185,14 @@ impl ApiError {
                 Self::not_found("postcode_without_position", e.to_string())
             }
             LookupError::UnknownArea(_) => Self::not_found("area_not_found", e.to_string()),
+            LookupError::NoPlace {
+                ref suggestions, ..
+            } => Self::NotFound {
+                code: "place_not_found",
+                message: e.to_string(),
+                suggestions: Some(suggestions.clone()),
+            },
+            LookupError::EmptyText => Self::bad("empty_text", Some(text_field), e.to_string()),
             LookupError::BadCoordinate(c) => Self::from_coord(&c),
             other => Self::Internal(other.to_string()),
         }

@@ -48,8 +48,10 @@ pub struct LookupParams {
     /// British National Grid northing, metres (with `easting`).
     #[param(value_type = Option<f64>)]
     pub northing: Option<String>,
-    /// Free text such as an address line; the full postcode found in it is used and the
-    /// answer's `text_match` says which part of the text that was.
+    /// Free text such as an address line. A full postcode found in it is used and the
+    /// answer's `text_match` says which part of the text that was; without one, the text is
+    /// read as a place, a road and locality, or an address, and the answer (`kind: places`)
+    /// lists the ranked candidates, each with its band and whether its extent spans bands.
     pub q: Option<String>,
     /// The date to answer for (rates and open surgeries on that day), `YYYY-MM-DD`; default
     /// today.
@@ -72,7 +74,7 @@ pub struct LookupRequest {
     pub easting: Option<f64>,
     /// BNG northing, metres.
     pub northing: Option<f64>,
-    /// Free text containing a full postcode.
+    /// Free text: an address (a full postcode in it wins), a road and locality, or a place.
     pub q: Option<String>,
     /// `YYYY-MM-DD`; default today.
     #[schema(value_type = Option<String>, format = Date)]
@@ -243,11 +245,8 @@ fn prepare(r: LookupRequest, default_date: NaiveDate) -> Result<Prepared, ApiErr
             // The whole text is a partial postcode (`NR1`): answer it as such.
             prepared.query = Query::Postcode(text);
         } else {
-            return Err(ApiError::bad(
-                "no_postcode_in_text",
-                Some("q"),
-                "no full UK postcode (like NR1 1AA) was found in q",
-            ));
+            // A place, a road or an address without a postcode: the gazetteer reads it.
+            prepared.query = Query::Text(text);
         }
     }
     Ok(prepared)
@@ -342,9 +341,9 @@ pub fn find_postcode(text: &str) -> Option<TextMatch> {
     tag = "lookup",
     params(LookupParams),
     responses(
-        (status = 200, description = "The answer (`kind` `point` or `area`)", body = LookupResponse),
+        (status = 200, description = "The answer (`kind` `point`, `area` or `places`)", body = LookupResponse),
         (status = 400, description = "Bad or missing parameter; `field` names it", body = ErrorBody),
-        (status = 404, description = "Unknown postcode (with `suggestions`) or area", body = ErrorBody),
+        (status = 404, description = "Unknown postcode, area or place (with `suggestions`)", body = ErrorBody),
         (status = 405, description = "Method not allowed", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
     )
@@ -366,8 +365,8 @@ pub async fn get_lookup(
     };
     let prepared = prepare(request, today())?;
     let ds = state.dataset();
-    if matches!(&prepared.query, Query::Postcode(t) if !is_unit(t)) {
-        // A partial postcode resolves every postcode in it: run it off the async workers.
+    if is_costly(&prepared.query) {
+        // A partial postcode or a place resolves many postcodes: run it off the async workers.
         return web::block(move || run(&ds, prepared))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -378,6 +377,15 @@ pub async fn get_lookup(
 
 fn is_unit(text: &str) -> bool {
     matches!(postcode::parse(text), Ok(PostcodeQuery::Unit(_)))
+}
+
+/// Partial postcodes and place texts resolve every postcode of an area.
+fn is_costly(q: &Query) -> bool {
+    match q {
+        Query::Postcode(t) => !is_unit(t),
+        Query::Text(_) => true,
+        _ => false,
+    }
 }
 
 /// One bulk item: its JSON turned into a prepared query, or the per-item error.
@@ -436,14 +444,14 @@ pub async fn post_lookup(
     let response = web::block(move || {
         let mut areas = 0;
         let mut area_budget = |p: Prepared| {
-            if matches!(&p.query, Query::Postcode(t) if !is_unit(t)) {
+            if is_costly(&p.query) {
                 areas += 1;
                 if areas > BULK_AREA_CAP {
                     return Err(ApiError::bad(
                         "too_many_area_queries",
                         Some(p.text_field),
                         format!(
-                            "at most {BULK_AREA_CAP} partial postcodes (area summaries) per bulk request; ask for the rest in another request or give full postcodes"
+                            "at most {BULK_AREA_CAP} partial postcodes or place names per bulk request; ask for the rest in another request or give full postcodes"
                         ),
                     ));
                 }

@@ -22,6 +22,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
+pub mod places;
 pub mod postcodes;
 pub mod schemes;
 pub mod state;
@@ -40,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/lookup"),
     ("POST", "/v1/lookup"),
     ("POST", "/v1/batch"),
+    ("GET", "/v1/places"),
     ("GET", "/v1/postcodes/{postcode}"),
     ("GET", "/v1/schemes"),
     ("GET", "/v1/schemes/{id}"),
@@ -65,6 +67,7 @@ pub fn router(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(lookup::post_lookup)),
     )
     .service(get("/v1/batch", "POST").route(web::post().to(batch::post_batch)))
+    .service(get("/v1/places", "GET").route(web::get().to(places::get_places)))
     .service(get("/v1/postcodes/{postcode}", "GET").route(web::get().to(postcodes::get_postcode)))
     .service(get("/v1/schemes", "GET").route(web::get().to(schemes::list_schemes)))
     .service(get("/v1/schemes/{id}", "GET").route(web::get().to(schemes::get_scheme)))

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, batch, error, health, lookup, page, postcodes, schemes, state};
+use super::{admin, batch, error, health, lookup, page, places, postcodes, schemes, state};
 
 /// The API description.
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use super::{admin, batch, error, health, lookup, page, postcodes, schemes, state
         lookup::get_lookup,
         lookup::post_lookup,
         batch::post_batch,
+        places::get_places,
         postcodes::get_postcode,
         schemes::list_schemes,
         schemes::get_scheme,
@@ -42,6 +43,7 @@ use super::{admin, batch, error, health, lookup, page, postcodes, schemes, state
         lookup::BulkResponse,
         lookup::BulkResult,
         crate::lookup::Answer,
+        places::PlacesResponse,
         postcodes::PostcodeResponse,
         schemes::SchemeList,
         schemes::SchemeDetail,
@@ -52,7 +54,7 @@ use super::{admin, batch, error, health, lookup, page, postcodes, schemes, state
     )),
     modifiers(&AdminToken),
     tags(
-        (name = "lookup", description = "Band, rate and evidence for a postcode, point or address"),
+        (name = "lookup", description = "Band, rate and evidence for a postcode, point, place or address; place autocomplete"),
         (name = "postcodes", description = "Facts about a postcode"),
         (name = "schemes", description = "What is loaded"),
         (name = "maps", description = "GeoJSON layers for maps"),

@@ -431,6 +431,14 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
             out.cols[col::ERROR] = format!("{} is a partial postcode", a.query);
             Status::BadInput
         }
+        Ok(Answer::Places(p)) => {
+            out.cols[col::ERROR] = format!(
+                "{:?} names a place or road, not a point ({} candidates): give the postcode",
+                p.query,
+                p.candidates.len()
+            );
+            Status::BadInput
+        }
         Err(e) => {
             if let LookupError::UnknownPostcode { postcode, .. }
             | LookupError::NoPosition { postcode, .. } = &e

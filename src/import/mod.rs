@@ -4,7 +4,7 @@
 //! what is written here. It reads the open data folder (NHS England ODS practice files, OS
 //! Code-Point Open, ONS NSPL, ONS boundaries and NHS registered-patient counts) and never touches `geodata/schemes/`.
 //!
-//! The build runs in six steps, each writing its files into the output folder:
+//! The build runs in seven steps, each writing its files into the output folder:
 //!
 //! 1. Boundaries: five `GeoJSON` layers are copied with their geometry unchanged and only the
 //!    listed properties kept. The Norfolk county polygon is also reprojected to British
@@ -18,7 +18,9 @@
 //! 5. Derived areas: PCN polygons (LSOAs by registered patients, July 2022) with each
 //!    practice's own PCN, Norfolk localities (unions of 2019 CCGs) and the illustrative Bristol
 //!    zones and night zones (unions of wards); see `areas`.
-//! 6. `manifest.toml`: dataset version, and per file its SHA-256, row count, sources and licence.
+//! 6. Gazetteer: OS Open Names settlements and roads, `GeoNames` places and MSOA
+//!    neighbourhood names, for free-text lookups (`places/gazetteer.csv`).
+//! 7. `manifest.toml`: dataset version, and per file its SHA-256, row count, sources and licence.
 //!
 //! The output is deterministic: rows are sorted by their first column, floats have fixed
 //! formats and nothing depends on time or hash order, so a rebuild is byte-identical.
@@ -29,6 +31,7 @@ mod centres;
 mod csvio;
 mod json;
 mod manifest;
+mod places;
 mod postcodes;
 
 use std::fs;
@@ -337,7 +340,10 @@ pub fn run(opts: &ImportOptions) -> Result<ImportReport, ImportError> {
     // 5. Derived areas: PCNs, localities, illustrative Bristol zones.
     areas::import(&opts.opendata, &mut out, &mut report)?;
 
-    // 6. Manifest.
+    // 6. The gazetteer of places and roads for free-text lookups.
+    places::import(&opts.opendata, &to_wgs84, &to_bng, &mut out, &mut report)?;
+
+    // 7. Manifest.
     manifest::write(&mut out, &mut report)?;
     Ok(report)
 }

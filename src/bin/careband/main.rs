@@ -52,14 +52,16 @@ impl DataArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Band, rate and evidence for a postcode, a "lat,lon" point or a BNG point.
+    /// Band, rate and evidence for a postcode, a "lat,lon" point, a BNG point, or a place,
+    /// road or address typed as free text.
     #[command(
-        after_help = "Examples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n\nExit codes: 0 answered; 1 not found or outside coverage; 2 bad input or error."
+        after_help = "Examples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n  careband lookup Hethersett\n  careband lookup \"Ollands Road, Reepham\"\n\nExit codes: 0 answered; 1 not found or outside coverage; 2 bad input or error."
     )]
     Lookup {
         /// A postcode (any case and spacing; a district `NR1` or sector `NR1 1` gives a
-        /// summary) or a WGS84 point as "lat,lon".
-        #[arg(num_args = 0.., value_name = "POSTCODE | LAT,LON")]
+        /// summary), a WGS84 point as "lat,lon", or free text: a place, "road, town" or an
+        /// address (a postcode in it wins).
+        #[arg(num_args = 0.., value_name = "POSTCODE | LAT,LON | TEXT")]
         query: Vec<String>,
         /// BNG easting in metres (with --northing) instead of a query.
         #[arg(long, requires = "northing", conflicts_with = "query")]
@@ -162,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let covered = match &answer {
                         Answer::Point(p) => p.resolution.covered,
                         Answer::Area(a) => a.outside_coverage < a.postcodes,
+                        Answer::Places(p) => p.candidates.iter().any(|c| c.resolution.covered),
                     };
                     if json {
                         serde_json::to_writer_pretty(&mut *out, &answer)?;
@@ -258,12 +261,23 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
     )
 }
 
-/// "lat,lon" (two numbers and a comma) is a point; anything else is postcode text.
+/// "lat,lon" (two numbers and a comma) is a point; text that parses as a postcode (full or
+/// partial) is a postcode; anything else is free text (a place, a road, an address).
 fn parse_query(text: &str) -> Query {
     if let Some((a, b)) = text.split_once(',')
         && let (Ok(lat), Ok(lon)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>())
     {
         return Query::Point { lat, lon };
     }
-    Query::Postcode(text.to_string())
+    if careband::postcode::parse(text).is_ok() || looks_like_postcode(text) {
+        return Query::Postcode(text.to_string());
+    }
+    Query::Text(text.to_string())
+}
+
+/// Short text with a digit in it ("NR1-1AA", "NR99"): a mistyped postcode gets the
+/// postcode's own error, not a place search.
+fn looks_like_postcode(text: &str) -> bool {
+    let t = text.trim();
+    t.chars().count() <= 8 && t.chars().any(|c| c.is_ascii_digit())
 }

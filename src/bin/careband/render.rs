@@ -6,14 +6,76 @@ use serde_json::{Value, json};
 use careband::coord::metres_to_miles;
 use careband::dataset::Dataset;
 use careband::geo_index::PolygonMatch;
-use careband::lookup::{Answer, AreaSummary, LookupError, PointAnswer};
+use careband::lookup::{Answer, AreaSummary, LookupError, PlacesAnswer, PointAnswer};
 use careband::resolve::{RateKind, SchemeAnswer};
 
 pub fn answer(out: &mut impl Write, a: &Answer) -> io::Result<()> {
     match a {
         Answer::Point(p) => point(out, p),
         Answer::Area(s) => area(out, s),
+        Answer::Places(p) => places(out, p),
     }
+}
+
+fn places(out: &mut impl Write, a: &PlacesAnswer) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:?}  date {}, dataset {}",
+        a.query, a.date, a.dataset_version
+    )?;
+    writeln!(out, "{}", a.message)?;
+    for n in &a.notes {
+        writeln!(out, "note: {n}")?;
+    }
+    if let Some(h) = &a.understood.house {
+        writeln!(
+            out,
+            "note: {h:?} (house) cannot be placed without a postcode; the road's point is used"
+        )?;
+    }
+    for c in &a.candidates {
+        writeln!(out)?;
+        writeln!(out, "{}. {}", c.rank, c.label)?;
+        writeln!(
+            out,
+            "   point          {:.6}, {:.6} ({})",
+            c.resolution.point.lat, c.resolution.point.lon, c.precision_note
+        )?;
+        if c.resolution.covered {
+            for s in &c.resolution.schemes {
+                let band = s
+                    .banding
+                    .as_ref()
+                    .and_then(|b| b.band.as_ref())
+                    .map(|b| b.name.clone());
+                let rate = s
+                    .rate
+                    .as_ref()
+                    .map(|r| format!("{} {:.2}/hour ({})", r.currency, r.hourly, r.name));
+                writeln!(
+                    out,
+                    "   {:<14} {}{}",
+                    s.scheme,
+                    band.map(|b| format!("{b}, ")).unwrap_or_default(),
+                    rate.unwrap_or_else(|| "no rate in force on this date".into())
+                )?;
+            }
+        } else {
+            writeln!(
+                out,
+                "   OUTSIDE COVERAGE: {}",
+                c.resolution
+                    .outside_reason
+                    .as_deref()
+                    .unwrap_or("no scheme covers this point")
+            )?;
+        }
+        writeln!(out, "   extent         {}", c.extent.verdict)?;
+        for (k, n) in &c.extent.outcomes {
+            writeln!(out, "   {n:>14}  {k}")?;
+        }
+    }
+    Ok(())
 }
 
 fn point(out: &mut impl Write, p: &PointAnswer) -> io::Result<()> {
@@ -228,6 +290,10 @@ pub fn error_json(e: &LookupError) -> Value {
         LookupError::NoPosition { .. } => ("postcode_without_position", Value::Null),
         LookupError::UnknownArea(_) => ("area_not_found", Value::Null),
         LookupError::BadCoordinate(_) => ("bad_coordinate", Value::Null),
+        LookupError::NoPlace { suggestions, .. } => {
+            ("place_not_found", json!({ "suggestions": suggestions }))
+        }
+        LookupError::EmptyText => ("empty_text", Value::Null),
         _ => ("lookup_failed", Value::Null),
     };
     let mut err = json!({ "code": code, "message": e.to_string() });
