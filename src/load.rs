@@ -536,16 +536,7 @@ fn load_scheme(
             &spec.id_property,
             &spec.name_property,
         )?;
-        layers.insert(
-            spec.id.clone(),
-            Layer {
-                id: spec.id.clone(),
-                description: spec.description.clone(),
-                illustrative: spec.illustrative,
-                method: spec.method.clone(),
-                index: PolygonIndex::build(features),
-            },
-        );
+        layers.insert(spec.id.clone(), layer(spec, features));
     }
     let centres = match &scheme.banding {
         None => None,
@@ -586,6 +577,17 @@ fn refuse_errors(path: &str, findings: Vec<crate::validate::Finding>) -> Result<
             path: path.into(),
             findings,
         })
+    }
+}
+
+/// Indexes a layer's features under its spec.
+fn layer(spec: &crate::scheme::LayerSpec, features: Vec<(MultiPolygon<f64>, Feature)>) -> Layer {
+    Layer {
+        id: spec.id.clone(),
+        description: spec.description.clone(),
+        illustrative: spec.illustrative,
+        method: spec.method.clone(),
+        index: PolygonIndex::build(features),
     }
 }
 
@@ -844,16 +846,7 @@ fn validate_one(reader: &Reader<'_>, path: &str, bytes: &[u8], report: &mut Repo
             &spec.name_property,
         ) {
             Ok(features) => {
-                layers.insert(
-                    spec.id.clone(),
-                    Layer {
-                        id: spec.id.clone(),
-                        description: spec.description.clone(),
-                        illustrative: spec.illustrative,
-                        method: spec.method.clone(),
-                        index: PolygonIndex::build(features),
-                    },
-                );
+                layers.insert(spec.id.clone(), layer(spec, features));
             }
             Err(e) => report.findings.push(finding(
                 FindingKind::Geometry,
