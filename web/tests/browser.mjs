@@ -210,7 +210,7 @@ await check('garbage input shows a plain-English error', async (page) => {
     await searchFor(page, junk);
     await page.waitForSelector('#result .error');
     const text = await page.textContent('#result .error');
-    assert(/We couldn't find|Enter a postcode|not a UK postcode/.test(text), `"${junk}": ${text}`);
+    assert(/We couldn't find|No place or road called|Enter a postcode|not a UK postcode/.test(text), `"${junk}": ${text}`);
     assert(!/undefined|null|\[object/.test(text), `"${junk}": ${text}`);
     await page.evaluate(() => document.getElementById('result').replaceChildren());
   }
