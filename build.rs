@@ -21,8 +21,10 @@ fn main() {
     let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());
     let js = dist.join("leaflet.js");
     let css = dist.join("leaflet.css");
-    let code = match (js.canonicalize(), css.canonicalize()) {
-        (Ok(js), Ok(css)) => {
+    // Paths are spelled from CARGO_MANIFEST_DIR when the crate compiles, not written out here,
+    // so a build directory shared between two checkouts never points into the other one.
+    let code = match (js.is_file(), css.is_file()) {
+        (true, true) => {
             let version = std::fs::read_to_string("web/node_modules/leaflet/package.json")
                 .ok()
                 .and_then(|text| version_of(&text))
@@ -31,8 +33,8 @@ fn main() {
                 "/// Leaflet, as installed from npm into web/node_modules.\n\
                  pub(crate) static LEAFLET: Option<Vendor> = Some(Vendor {{\n    \
                  version: {version:?},\n    \
-                 js: include_bytes!({js:?}),\n    \
-                 css: include_bytes!({css:?}),\n}});\n"
+                 js: include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/web/node_modules/leaflet/dist/leaflet.js\")),\n    \
+                 css: include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/web/node_modules/leaflet/dist/leaflet.css\")),\n}});\n"
             )
         }
         _ => "/// Leaflet was not installed (run `npm ci` in web/): the page has no map.\n\

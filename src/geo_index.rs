@@ -20,6 +20,9 @@ use rstar::{AABB, PointDistance, RTree};
 
 use crate::coord::LonLat;
 
+mod cells;
+use cells::CellGrid;
+
 /// Mean Earth radius (IUGG), metres: converts chord length to an approximate arc length.
 const MEAN_EARTH_RADIUS_M: f64 = 6_371_008.8;
 
@@ -175,6 +178,8 @@ pub struct PolygonIndex<A> {
     tree: RTree<BoxEntry>,
     shapes: Vec<IndexedShape>,
     areas: Vec<A>,
+    /// Settles most `covering` queries without a polygon test; `None` for an empty index.
+    cells: Option<CellGrid>,
 }
 
 impl<A> PolygonIndex<A> {
@@ -220,11 +225,49 @@ impl<A> PolygonIndex<A> {
             });
             areas.push(area);
         }
-        Self {
+        let mut index = Self {
             tree: RTree::bulk_load(tree_entries),
             shapes,
             areas,
+            cells: None,
+        };
+        let extent = index
+            .shapes
+            .iter()
+            .filter_map(|s| s.shape.bounding_rect())
+            .reduce(|a, b| {
+                geo::Rect::new(
+                    Coord {
+                        x: a.min().x.min(b.min().x),
+                        y: a.min().y.min(b.min().y),
+                    },
+                    Coord {
+                        x: a.max().x.max(b.max().x),
+                        y: a.max().y.max(b.max().y),
+                    },
+                )
+            });
+        if let Some(extent) = extent {
+            let segments = index
+                .shapes
+                .iter()
+                .flat_map(|s| s.boundary.iter())
+                .map(|seg| {
+                    let g = seg.geom();
+                    (
+                        Coord {
+                            x: g.from[0],
+                            y: g.from[1],
+                        },
+                        Coord {
+                            x: g.to[0],
+                            y: g.to[1],
+                        },
+                    )
+                });
+            index.cells = CellGrid::build(extent, segments, |c| index.covering_exact(c));
         }
+        index
     }
 
     /// Number of polygons.
@@ -264,11 +307,19 @@ impl<A> PolygonIndex<A> {
     /// ```
     #[must_use]
     pub fn covering(&self, at: LonLat) -> Vec<usize> {
-        let p = [at.lon(), at.lat()];
         let c = Coord {
             x: at.lon(),
             y: at.lat(),
         };
+        if let Some(settled) = self.cells.as_ref().and_then(|g| g.settled(c)) {
+            return settled.to_vec();
+        }
+        self.covering_exact(c)
+    }
+
+    /// [`PolygonIndex::covering`] by the polygon tests alone, without the cell grid.
+    fn covering_exact(&self, c: Coord<f64>) -> Vec<usize> {
+        let p = [c.x, c.y];
         let mut hits: Vec<usize> = self
             .tree
             .locate_all_at_point(&p)
@@ -455,6 +506,59 @@ mod tests {
         assert!(idx.is_empty());
         assert!(idx.covering(ll(0.0, 0.0)).is_empty());
         assert!(idx.near(ll(0.0, 0.0), 1000.0).is_empty());
+    }
+
+    /// A 40-point star with a star-shaped hole, next to a square that shares one of its
+    /// vertices: every answer of the cell grid must equal the exact test's, including points
+    /// on vertices, on edges and on cell corners.
+    #[test]
+    fn the_cell_grid_agrees_with_the_exact_test_everywhere() {
+        let star = |r_out: f64, r_in: f64, n: usize| -> Vec<(f64, f64)> {
+            (0..=2 * n)
+                .map(|k| {
+                    let a = std::f64::consts::PI * (k % (2 * n)) as f64 / n as f64;
+                    let r = if k % 2 == 0 { r_out } else { r_in };
+                    (1.0 + r * a.cos(), 52.0 + r * a.sin())
+                })
+                .collect()
+        };
+        let outer = star(0.5, 0.3, 20);
+        let hole: Vec<(f64, f64)> = star(0.2, 0.1, 7).into_iter().rev().collect();
+        let polygon = geo::Polygon::new(outer.clone().into(), vec![hole.clone().into()]);
+        let square = geo::Polygon::new(
+            vec![(1.5, 52.0), (2.0, 52.0), (2.0, 52.5), (1.5, 52.5), (1.5, 52.0)].into(),
+            vec![],
+        );
+        let idx = PolygonIndex::build(vec![
+            (MultiPolygon(vec![polygon]), "star"),
+            (MultiPolygon(vec![square]), "square"),
+        ]);
+        let grid = idx.cells.as_ref().expect("a grid is built");
+        assert!(grid.settled_share() > 0.5, "{}", grid.settled_share());
+        let mut probes: Vec<Coord<f64>> = outer
+            .iter()
+            .chain(&hole)
+            .map(|&(x, y)| Coord { x, y })
+            .collect();
+        probes.extend(outer.windows(2).chain(hole.windows(2)).map(|w| Coord {
+            x: (w[0].0 + w[1].0) / 2.0,
+            y: (w[0].1 + w[1].1) / 2.0,
+        }));
+        for i in 0..300 {
+            for j in 0..200 {
+                probes.push(Coord {
+                    x: 0.45 + f64::from(i) * 0.0053,
+                    y: 51.45 + f64::from(j) * 0.0055,
+                });
+            }
+        }
+        let mut settled = 0;
+        for c in probes {
+            let at = ll(c.x, c.y);
+            settled += usize::from(grid.settled(c).is_some());
+            assert_eq!(idx.covering(at), idx.covering_exact(c), "at {c:?}");
+        }
+        assert!(settled > 30_000, "{settled} probes settled by the grid");
     }
 
     #[test]

@@ -1,0 +1,276 @@
+//! A two-level grid of cells over a polygon layer that settles most point queries with two
+//! array reads.
+//!
+//! Every cell that some boundary segment's bounding box touches (with a small slack) is
+//! *crossed*. A cell no boundary crosses has one answer for all its points (the polygons that
+//! cover them), so that answer is stored. A crossed top-level cell is split into `SPLIT` x
+//! `SPLIT` sub-cells, marked the same way from the few segments that crossed it; a query in a
+//! crossed sub-cell gets the exact test.
+//!
+//! Answers are found without testing every cell: two neighbouring cells that are both
+//! uncrossed share an edge no boundary touches, so they have the same answer. Cells are
+//! visited at the sub-cell resolution in row-major order and take the answer of their left or
+//! lower neighbour when that one is uncrossed; only a cell with neither gets the exact test,
+//! at its centre.
+//!
+//! The grid only accelerates: every answer it gives equals the exact test's, which the tests
+//! check point by point.
+
+use std::collections::HashMap;
+
+use geo::{Coord, Rect};
+
+/// Sub-cells per side of a crossed top-level cell.
+const SPLIT: usize = 8;
+
+/// Upper bound on the number of top-level cells (4 bytes each). With [`SPLIT`] = 8 the
+/// resolution is that of a 2-million-cell grid, while memory grows only with the crossed cells.
+const MAX_CELLS: f64 = 32_768.0;
+
+/// Slack added around every boundary segment's box when marking cells, in degrees (about a
+/// tenth of a millimetre): far more than the rounding error of mapping a coordinate to a cell,
+/// so a point that lands in an uncrossed cell is never on, or across, a boundary.
+const EDGE_SLACK: f64 = 1e-9;
+
+/// Cell value: crossed (top level: not yet split; sub-cell: decide exactly).
+const CROSSED: u32 = u32::MAX;
+
+/// Top-level cell values at or above this are `SPLIT_BASE + index of the cell's sub-grid`.
+const SPLIT_BASE: u32 = 1 << 31;
+
+/// The grid. Top-level cells in row-major order hold an index into `answers` or a sub-grid
+/// reference; sub-grids hold `SPLIT * SPLIT` answer indexes (row-major) or [`CROSSED`].
+pub(super) struct CellGrid {
+    origin: Coord<f64>,
+    size: f64,
+    cols: usize,
+    rows: usize,
+    cells: Vec<u32>,
+    subcells: Vec<u32>,
+    answers: Vec<Vec<usize>>,
+}
+
+/// One segment's box in top-level cell units: `[min x, min y, max x, max y]`.
+type UnitBox = [f64; 4];
+
+impl CellGrid {
+    /// Builds the grid over `extent` from the boundary `segments` of all polygons, settling
+    /// uncrossed cells with `exact` (the polygons covering a point, ascending).
+    ///
+    /// Returns `None` when the extent is not finite or there are too many distinct answers.
+    pub(super) fn build(
+        extent: Rect<f64>,
+        segments: impl Iterator<Item = (Coord<f64>, Coord<f64>)>,
+        exact: impl Fn(Coord<f64>) -> Vec<usize>,
+    ) -> Option<Self> {
+        let (w, h) = (extent.width(), extent.height());
+        if !(w.is_finite() && h.is_finite()) {
+            return None;
+        }
+        let size = (w * h / MAX_CELLS).sqrt().max(w.max(h) / 1024.0).max(1e-7);
+        // Truncation is intended: both values are small, positive and finite.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let (cols, rows) = ((w / size) as usize + 1, (h / size) as usize + 1);
+        let origin = extent.min();
+        let mut grid = Self {
+            origin,
+            size,
+            cols,
+            rows,
+            cells: vec![0; cols * rows],
+            subcells: Vec::new(),
+            answers: Vec::new(),
+        };
+
+        // Top level: mark crossed cells, remembering which segment boxes crossed each.
+        let mut crossings: Vec<(usize, UnitBox)> = Vec::new();
+        for (a, b) in segments {
+            let unit = [
+                (a.x.min(b.x) - EDGE_SLACK - origin.x) / size,
+                (a.y.min(b.y) - EDGE_SLACK - origin.y) / size,
+                (a.x.max(b.x) + EDGE_SLACK - origin.x) / size,
+                (a.y.max(b.y) + EDGE_SLACK - origin.y) / size,
+            ];
+            let (c0, c1) = (clamp_cell(unit[0], cols), clamp_cell(unit[2], cols));
+            let (r0, r1) = (clamp_cell(unit[1], rows), clamp_cell(unit[3], rows));
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    grid.cells[r * cols + c] = CROSSED;
+                    crossings.push((r * cols + c, unit));
+                }
+            }
+        }
+        crossings.sort_by_key(|&(cell, _)| cell);
+
+        // Split every crossed cell and mark its crossed sub-cells.
+        let mut next = 0;
+        for cell in 0..grid.cells.len() {
+            if grid.cells[cell] != CROSSED {
+                continue;
+            }
+            let sub = u32::try_from(grid.subcells.len() / (SPLIT * SPLIT)).ok()?;
+            grid.cells[cell] = SPLIT_BASE.checked_add(sub)?;
+            let base = grid.subcells.len();
+            grid.subcells.resize(base + SPLIT * SPLIT, 0);
+            let (c, r) = (cell % cols, cell / cols);
+            #[allow(clippy::cast_precision_loss)]
+            let (cx, cy) = (c as f64, r as f64);
+            while let Some(&(_, unit)) = crossings.get(next).filter(|(i, _)| *i == cell) {
+                #[allow(clippy::cast_precision_loss)]
+                let scale = SPLIT as f64;
+                let s0 = clamp_cell((unit[0] - cx) * scale, SPLIT);
+                let s1 = clamp_cell((unit[2] - cx) * scale, SPLIT);
+                let t0 = clamp_cell((unit[1] - cy) * scale, SPLIT);
+                let t1 = clamp_cell((unit[3] - cy) * scale, SPLIT);
+                for t in t0..=t1 {
+                    grid.subcells[base + t * SPLIT + s0..=base + t * SPLIT + s1].fill(CROSSED);
+                }
+                next += 1;
+            }
+        }
+
+        // Settle every uncrossed cell, at the sub-cell resolution, row by row from the bottom.
+        let mut interned: HashMap<Vec<usize>, u32> = HashMap::new();
+        for fr in 0..rows * SPLIT {
+            for c in 0..cols {
+                let cell = (fr / SPLIT) * cols + c;
+                let first = grid.cells[cell] < SPLIT_BASE;
+                if first && fr % SPLIT != 0 {
+                    continue; // an uncrossed top-level cell is settled from its first row
+                }
+                let fine_cols = if first { 1 } else { SPLIT };
+                for fc in c * SPLIT..c * SPLIT + fine_cols {
+                    let Some(slot) = grid.slot(fc, fr) else {
+                        continue;
+                    };
+                    if grid.value(slot) == CROSSED {
+                        continue;
+                    }
+                    let inherited = fc
+                        .checked_sub(1)
+                        .and_then(|l| grid.uncrossed(l, fr))
+                        .or_else(|| fr.checked_sub(1).and_then(|d| grid.uncrossed(fc, d)));
+                    let id = match inherited {
+                        Some(id) => id,
+                        None => {
+                            let answer = exact(grid.fine_centre(fc, fr));
+                            let fresh = u32::try_from(grid.answers.len())
+                                .ok()
+                                .filter(|&n| n < SPLIT_BASE)?;
+                            *interned.entry(answer.clone()).or_insert_with(|| {
+                                grid.answers.push(answer);
+                                fresh
+                            })
+                        }
+                    };
+                    grid.set(slot, id);
+                }
+            }
+        }
+        Some(grid)
+    }
+
+    /// The settled answer for the point, or `None` when the point is outside the grid or in a
+    /// crossed sub-cell (the caller then decides exactly).
+    pub(super) fn settled(&self, at: Coord<f64>) -> Option<&[usize]> {
+        let fx = (at.x - self.origin.x) / self.size;
+        let fy = (at.y - self.origin.y) / self.size;
+        // `!(x >= 0)` also rejects NaN.
+        #[allow(clippy::cast_precision_loss)]
+        if !(fx >= 0.0 && fy >= 0.0 && fx < self.cols as f64 && fy < self.rows as f64) {
+            return None;
+        }
+        // Truncation is intended: both values are in range and non-negative.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let (c, r) = (fx as usize, fy as usize);
+        let mut id = *self.cells.get(r * self.cols + c)?;
+        if id >= SPLIT_BASE {
+            #[allow(clippy::cast_precision_loss)]
+            let (cx, cy) = (c as f64, r as f64);
+            #[allow(clippy::cast_precision_loss)]
+            let scale = SPLIT as f64;
+            let s = clamp_cell((fx - cx) * scale, SPLIT);
+            let t = clamp_cell((fy - cy) * scale, SPLIT);
+            let base = (id - SPLIT_BASE) as usize * SPLIT * SPLIT;
+            id = *self.subcells.get(base + t * SPLIT + s)?;
+        }
+        match id {
+            CROSSED => None,
+            id => self.answers.get(id as usize).map(Vec::as_slice),
+        }
+    }
+
+    /// Share of the area (at sub-cell resolution) that is settled, for tests.
+    #[cfg(test)]
+    pub(super) fn settled_share(&self) -> f64 {
+        let crossed = self.subcells.iter().filter(|&&v| v == CROSSED).count();
+        #[allow(clippy::cast_precision_loss)]
+        let share = 1.0 - crossed as f64 / (self.cells.len() * SPLIT * SPLIT) as f64;
+        share
+    }
+
+    /// Where the value of fine cell (`fc`, `fr`) lives: in an uncrossed top-level cell (shared
+    /// by all its fine cells) or in a sub-grid; `None` outside the grid.
+    fn slot(&self, fc: usize, fr: usize) -> Option<Slot> {
+        let (c, r) = (fc / SPLIT, fr / SPLIT);
+        if c >= self.cols || r >= self.rows {
+            return None;
+        }
+        let cell = r * self.cols + c;
+        let v = self.cells[cell];
+        if v >= SPLIT_BASE && v != CROSSED {
+            let base = (v - SPLIT_BASE) as usize * SPLIT * SPLIT;
+            Some(Slot::Sub(base + (fr % SPLIT) * SPLIT + fc % SPLIT))
+        } else {
+            Some(Slot::Top(cell))
+        }
+    }
+
+    fn value(&self, slot: Slot) -> u32 {
+        match slot {
+            Slot::Top(i) => self.cells[i],
+            Slot::Sub(i) => self.subcells[i],
+        }
+    }
+
+    /// The answer of fine cell (`fc`, `fr`) when it is uncrossed (and already settled).
+    fn uncrossed(&self, fc: usize, fr: usize) -> Option<u32> {
+        self.slot(fc, fr)
+            .map(|s| self.value(s))
+            .filter(|&v| v != CROSSED)
+    }
+
+    fn set(&mut self, slot: Slot, id: u32) {
+        match slot {
+            Slot::Top(i) => self.cells[i] = id,
+            Slot::Sub(i) => self.subcells[i] = id,
+        }
+    }
+
+    fn fine_centre(&self, fc: usize, fr: usize) -> Coord<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        let fine = self.size / SPLIT as f64;
+        #[allow(clippy::cast_precision_loss)]
+        Coord {
+            x: self.origin.x + (fc as f64 + 0.5) * fine,
+            y: self.origin.y + (fr as f64 + 0.5) * fine,
+        }
+    }
+}
+
+/// Where one fine cell's value is stored.
+#[derive(Clone, Copy)]
+enum Slot {
+    Top(usize),
+    Sub(usize),
+}
+
+/// The cell index of a coordinate in cell units, clamped into `0..n`.
+fn clamp_cell(v: f64, n: usize) -> usize {
+    #[allow(clippy::cast_precision_loss)]
+    let top = (n - 1) as f64;
+    // Truncation is intended: the value is clamped into 0..n first (NaN becomes 0).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let cell = v.floor().clamp(0.0, top) as usize;
+    cell
+}
