@@ -4,24 +4,27 @@
 //! reload). No I/O here: only the in-memory types and their queries.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::Text;
 use crate::coord::LonLat;
 use crate::geo_index::{PointIndex, PolygonIndex, PolygonMatch};
 use crate::postcode::{Postcode, PostcodeQuery};
+use crate::resolve::TierAnswer;
 use crate::scheme::Scheme;
 
 /// A centre that bands are measured from (a GP practice or branch surgery).
 #[derive(Debug, Clone, Serialize)]
 pub struct Centre {
     /// ODS code.
-    pub code: String,
+    pub code: Text,
     /// Name as published.
-    pub name: String,
+    pub name: Text,
     /// Postcode of the site.
-    pub postcode: String,
+    pub postcode: Text,
     /// First day open, when known.
     pub open_date: Option<NaiveDate>,
     /// Last day open (the ODS close date), when closed.
@@ -187,21 +190,21 @@ impl PostcodeTable {
 #[derive(Debug, Clone, Serialize)]
 pub struct Feature {
     /// Stable id from the layer's id property.
-    pub id: String,
+    pub id: Text,
     /// Display name.
-    pub name: String,
+    pub name: Text,
 }
 
 /// A loaded polygon layer.
 pub struct Layer {
     /// Layer id within its scheme.
-    pub id: String,
+    pub id: Text,
     /// What it is.
     pub description: String,
     /// Whether its polygons are illustrative.
     pub illustrative: bool,
     /// How it was made.
-    pub method: Option<String>,
+    pub method: Option<Text>,
     /// The polygons, indexed.
     pub index: PolygonIndex<Feature>,
 }
@@ -210,11 +213,11 @@ pub struct Layer {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AreaMatch {
     /// Layer id.
-    pub layer: String,
+    pub layer: Text,
     /// Feature id.
-    pub id: String,
+    pub id: Text,
     /// Feature name.
-    pub name: String,
+    pub name: Text,
     /// Inside/on the boundary, or within the edge tolerance.
     #[serde(rename = "match")]
     pub how: PolygonMatch,
@@ -225,7 +228,7 @@ impl Layer {
     /// none covers it and `tolerance_m > 0`, the nearest feature within the tolerance.
     #[must_use]
     pub fn matching(&self, at: LonLat, only: &[String], tolerance_m: f64) -> Vec<AreaMatch> {
-        let allowed = |f: &Feature| only.is_empty() || only.contains(&f.id);
+        let allowed = |f: &Feature| only.is_empty() || only.iter().any(|o| f.id == *o);
         let make = |i: usize, how: PolygonMatch| {
             self.index.get(i).map(|(_, f)| AreaMatch {
                 layer: self.id.clone(),
@@ -262,9 +265,32 @@ pub struct LoadedScheme {
     pub layers: HashMap<String, Layer>,
     /// Centres that count for banding (already filtered by scope), if the scheme bands.
     pub centres: Option<PointIndex<Centre>>,
+    /// The tiers of each provider list (same order as `scheme.provider_lists`), with provider
+    /// names filled in, built once so answers share them.
+    pub provider_tiers: Vec<Arc<[TierAnswer]>>,
 }
 
 impl LoadedScheme {
+    /// Puts a scheme together with its layers and centres.
+    #[must_use]
+    pub fn new(
+        scheme: Scheme,
+        layers: HashMap<String, Layer>,
+        centres: Option<PointIndex<Centre>>,
+    ) -> Self {
+        let provider_tiers = scheme
+            .provider_lists
+            .iter()
+            .map(|list| crate::resolve::tier_answers(&scheme, list))
+            .collect();
+        Self {
+            scheme,
+            layers,
+            centres,
+            provider_tiers,
+        }
+    }
+
     /// The layer with this id.
     #[must_use]
     pub fn layer(&self, id: &str) -> Option<&Layer> {
@@ -295,7 +321,7 @@ pub struct DataFile {
 /// Everything careband answers from.
 pub struct Dataset {
     /// Dataset version from the manifest.
-    pub version: String,
+    pub version: Text,
     /// Where the data was loaded from (`embedded` or a directory).
     pub origin: String,
     /// Manifest entries.

@@ -526,7 +526,14 @@ mod tests {
         let hole: Vec<(f64, f64)> = star(0.2, 0.1, 7).into_iter().rev().collect();
         let polygon = geo::Polygon::new(outer.clone().into(), vec![hole.clone().into()]);
         let square = geo::Polygon::new(
-            vec![(1.5, 52.0), (2.0, 52.0), (2.0, 52.5), (1.5, 52.5), (1.5, 52.0)].into(),
+            vec![
+                (1.5, 52.0),
+                (2.0, 52.0),
+                (2.0, 52.5),
+                (1.5, 52.5),
+                (1.5, 52.0),
+            ]
+            .into(),
             vec![],
         );
         let idx = PolygonIndex::build(vec![

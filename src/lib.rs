@@ -22,4 +22,7 @@ pub mod postcode;
 pub mod reproject;
 pub mod resolve;
 pub mod scheme;
+pub mod text;
 pub mod validate;
+
+pub use text::Text;

@@ -306,7 +306,7 @@ pub fn load_with(source: &DataSource, check: GeometryCheck) -> Result<Dataset, L
         }
     }
     Ok(Dataset {
-        version: manifest.version,
+        version: manifest.version.into(),
         origin: source.describe(),
         files: manifest.files,
         postcodes,
@@ -500,9 +500,9 @@ fn load_centres(reader: &Reader<'_>, path: &str) -> Result<Vec<(LonLat, Centre)>
         out.push((
             at,
             Centre {
-                code: row.code,
-                name: row.name,
-                postcode: row.postcode,
+                code: row.code.into(),
+                name: row.name.into(),
+                postcode: row.postcode.into(),
                 open_date: row.open_date,
                 close_date: row.close_date,
                 scope: row.scope,
@@ -557,11 +557,7 @@ fn load_scheme(
             Some(PointIndex::build(chosen))
         }
     };
-    let loaded = LoadedScheme {
-        scheme,
-        layers,
-        centres,
-    };
+    let loaded = LoadedScheme::new(scheme, layers, centres);
     Ok(loaded)
 }
 
@@ -583,7 +579,7 @@ fn refuse_errors(path: &str, findings: Vec<crate::validate::Finding>) -> Result<
 /// Indexes a layer's features under its spec.
 fn layer(spec: &crate::scheme::LayerSpec, features: Vec<(MultiPolygon<f64>, Feature)>) -> Layer {
     Layer {
-        id: spec.id.clone(),
+        id: spec.id.as_str().into(),
         description: spec.description.clone(),
         illustrative: spec.illustrative,
         method: spec.method.clone(),
@@ -673,7 +669,13 @@ pub fn parse_layer(
                 "feature #{i}: id {id:?} is used by an earlier feature"
             )));
         }
-        out.push((shape, Feature { id, name }));
+        out.push((
+            shape,
+            Feature {
+                id: id.into(),
+                name: name.into(),
+            },
+        ));
     }
     Ok(out)
 }
@@ -827,7 +829,7 @@ fn validate_one(reader: &Reader<'_>, path: &str, bytes: &[u8], report: &mut Repo
             return;
         }
     };
-    report.scheme.clone_from(&scheme.id);
+    report.scheme = scheme.id.to_string();
     if let Err(errors) = scheme.check() {
         report.findings.extend(errors.into_iter().map(|e| {
             let at = line_of(&text, &e.what)
@@ -867,11 +869,7 @@ fn validate_one(reader: &Reader<'_>, path: &str, bytes: &[u8], report: &mut Repo
         ));
     }
     if layers.len() == scheme.layers.len() {
-        let ls = LoadedScheme {
-            scheme,
-            layers,
-            centres: None,
-        };
+        let ls = LoadedScheme::new(scheme, layers, None);
         report.findings.extend(crate::validate::check_geometry(&ls));
     }
 }

@@ -401,9 +401,9 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
         }
         for s in res.schemes {
             let e = per_scheme
-                .entry(s.scheme.clone())
+                .entry(s.scheme.to_string())
                 .or_insert_with(|| SchemeSummary {
-                    scheme: s.scheme.clone(),
+                    scheme: s.scheme.to_string(),
                     postcodes: 0,
                     outcomes: BTreeMap::new(),
                 });
@@ -444,7 +444,7 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
         schemes,
         verdict,
         date,
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
     })
 }
 
@@ -529,7 +529,7 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
         candidates,
         notes: found.notes,
         date,
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
     }))
 }
 

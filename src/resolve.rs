@@ -6,9 +6,12 @@
 //! the date, each with the reason. A point no scheme covers gets an "outside coverage" answer,
 //! never a made-up band.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::Text;
 use crate::coord::{DISTANCE_METHOD, LonLat, metres_to_miles};
 use crate::dataset::{AreaMatch, Centre, Dataset, LoadedScheme};
 
@@ -20,7 +23,7 @@ pub struct Resolution {
     /// The date rates and centres were taken for.
     pub date: NaiveDate,
     /// Dataset version used.
-    pub dataset_version: String,
+    pub dataset_version: Text,
     /// True when at least one scheme covers the point.
     pub covered: bool,
     /// One answer per covering scheme, in scheme id order.
@@ -52,11 +55,11 @@ impl From<LonLat> for PointOut {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SchemeAnswer {
     /// Scheme id.
-    pub scheme: String,
+    pub scheme: Text,
     /// Scheme name.
-    pub name: String,
+    pub name: Text,
     /// Scheme file version.
-    pub scheme_version: String,
+    pub scheme_version: Text,
     /// True when any part of this answer rests on illustrative data.
     pub illustrative: bool,
     /// The coverage polygon that matched.
@@ -71,7 +74,7 @@ pub struct SchemeAnswer {
     /// Eligible providers per service, in contract preference order.
     pub providers: Vec<ProviderListAnswer>,
     /// Plain-language notes: choices the scheme made, caveats.
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     /// Problems with this answer that a user must see (no polygon matched, two overlap, ...).
     pub warnings: Vec<String>,
 }
@@ -80,7 +83,7 @@ pub struct SchemeAnswer {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AreaAnswer {
     /// What kind of area (`zone`, `pcn`, `locality`, `night_zone`).
-    pub role: String,
+    pub role: Text,
     /// The polygon that matched.
     #[serde(flatten)]
     pub matched: AreaMatch,
@@ -88,38 +91,38 @@ pub struct AreaAnswer {
     pub illustrative: bool,
     /// How the layer was made.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
+    pub method: Option<Text>,
 }
 
 /// Providers for one service in one area, in preference order.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProviderListAnswer {
     /// `day` or `night`.
-    pub service: String,
+    pub service: Text,
     /// Role of the area the list belongs to (`zone`, `locality`...).
-    pub area_role: String,
+    pub area_role: Text,
     /// Area id.
-    pub area_id: String,
+    pub area_id: Text,
     /// First day the list applies.
     pub valid_from: NaiveDate,
     /// Last day, when set.
     pub valid_to: Option<NaiveDate>,
     /// Tiers in preference order (main, then secondary, then framework).
-    pub tiers: Vec<TierAnswer>,
+    pub tiers: Arc<[TierAnswer]>,
     /// True when the list is illustrative.
     pub illustrative: bool,
     /// Where the list comes from.
-    pub source: String,
+    pub source: Text,
     /// A caveat about the list, when the scheme gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Text>,
 }
 
 /// One contract tier and its providers.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TierAnswer {
     /// `main`, `secondary` or `framework`.
-    pub tier: String,
+    pub tier: &'static str,
     /// Providers in this tier.
     pub providers: Vec<ProviderOut>,
 }
@@ -128,22 +131,22 @@ pub struct TierAnswer {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProviderOut {
     /// Provider id.
-    pub id: String,
+    pub id: Text,
     /// Provider name.
-    pub name: String,
+    pub name: Text,
 }
 
 /// Banding evidence.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BandingAnswer {
     /// Name of the banded region.
-    pub region_name: String,
+    pub region_name: Text,
     /// The banded-region polygon that matched, if inside it.
     pub banded_region: Option<AreaMatch>,
     /// Whether the point is inside the banded region (else the standard/spot rate applies).
     pub in_banded_region: bool,
     /// Which centres count.
-    pub centre_rule: String,
+    pub centre_rule: Text,
     /// Nearest centre open on the date.
     pub nearest_centre: Option<CentreOut>,
     /// Geodesic distance to it, metres.
@@ -170,11 +173,11 @@ pub struct BandingAnswer {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CentreOut {
     /// ODS code.
-    pub code: String,
+    pub code: Text,
     /// Name.
-    pub name: String,
+    pub name: Text,
     /// Postcode.
-    pub postcode: String,
+    pub postcode: Text,
     /// Position.
     pub lat: f64,
     /// Position.
@@ -187,7 +190,7 @@ pub struct BandOut {
     /// 1-based band number.
     pub number: usize,
     /// Name (`Band 1`).
-    pub name: String,
+    pub name: Text,
     /// Lower distance limit, miles.
     pub from_miles: f64,
     /// Upper distance limit, miles (`None` for the last band).
@@ -204,7 +207,7 @@ pub struct Margin {
     /// The same in miles.
     pub margin_miles: f64,
     /// The band on the other side of that threshold.
-    pub other_band: String,
+    pub other_band: Text,
 }
 
 /// The rate in force.
@@ -213,11 +216,11 @@ pub struct RateAnswer {
     /// Pounds per hour.
     pub hourly: f64,
     /// Currency code.
-    pub currency: String,
+    pub currency: Text,
     /// `band` or `standard`.
     pub kind: RateKind,
     /// What the rate is called (`Band 1`, `spot price`).
-    pub name: String,
+    pub name: Text,
     /// First day of the rate period.
     pub effective_from: NaiveDate,
     /// Last day, when set.
@@ -225,7 +228,7 @@ pub struct RateAnswer {
     /// Why this rate.
     pub reason: String,
     /// Where the figure comes from.
-    pub source: String,
+    pub source: Text,
 }
 
 /// Which kind of rate applies.
@@ -273,7 +276,7 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
     let mut notes = s.notes.clone();
     let rates = s.rates_on(date);
     if rates.is_none() {
-        notes.push(format!("{} has no rates in force on {date}", s.name));
+        notes.push(format!("{} has no rates in force on {date}", s.name).into());
     }
     let mut illustrative = s.illustrative || layer_illustrative(ls, &s.coverage.layer);
     let (banding, rate) = match &s.banding {
@@ -312,7 +315,7 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
                 .as_ref()
                 .is_some_and(|m| m.margin_m <= b.near_threshold_m);
             if nearest.is_none() {
-                notes.push(format!("no centre that counts was open on {date}"));
+                notes.push(format!("no centre that counts was open on {date}").into());
             }
             let band = band_idx.map(|i| BandOut {
                 number: i + 1,
@@ -380,7 +383,7 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
         }
     };
     let (areas, mut warnings) = match_areas(ls, at);
-    let providers = provider_lists(s, &areas, date);
+    let providers = provider_lists(ls, &areas, date);
     if !s.provider_lists.is_empty() && providers.is_empty() {
         warnings.push(format!(
             "no provider list of {} is in force here on {date}",
@@ -439,39 +442,28 @@ fn match_areas(ls: &LoadedScheme, at: LonLat) -> (Vec<AreaAnswer>, Vec<String>) 
 
 /// The provider lists in force on `date` for the matched areas, day service first.
 fn provider_lists(
-    s: &crate::scheme::Scheme,
+    ls: &LoadedScheme,
     areas: &[AreaAnswer],
     date: NaiveDate,
 ) -> Vec<ProviderListAnswer> {
+    let s = &ls.scheme;
     let mut out: Vec<ProviderListAnswer> = Vec::new();
-    for list in s.provider_lists.iter().filter(|l| l.applies_on(date)) {
-        for a in areas
-            .iter()
-            .filter(|a| a.matched.layer == list.layer && list.areas.contains(&a.matched.id))
-        {
+    for (list, tiers) in s
+        .provider_lists
+        .iter()
+        .zip(&ls.provider_tiers)
+        .filter(|(l, _)| l.applies_on(date))
+    {
+        for a in areas.iter().filter(|a| {
+            a.matched.layer == list.layer && list.areas.iter().any(|id| a.matched.id == *id)
+        }) {
             out.push(ProviderListAnswer {
                 service: list.service.clone(),
                 area_role: a.role.clone(),
                 area_id: a.matched.id.clone(),
                 valid_from: list.from,
                 valid_to: list.to,
-                tiers: list
-                    .tiers
-                    .iter()
-                    .map(|t| TierAnswer {
-                        tier: t.tier.as_str().to_string(),
-                        providers: t
-                            .providers
-                            .iter()
-                            .map(|id| ProviderOut {
-                                id: id.clone(),
-                                name: s
-                                    .provider(id)
-                                    .map_or_else(|| id.clone(), |p| p.name.clone()),
-                            })
-                            .collect(),
-                    })
-                    .collect(),
+                tiers: Arc::clone(tiers),
                 illustrative: list.illustrative || a.illustrative,
                 source: list.source.clone(),
                 note: list.note.clone(),
@@ -485,6 +477,31 @@ fn provider_lists(
     };
     out.sort_by_key(|p| rank(&p.service));
     out
+}
+
+/// A provider list's tiers in output form, provider names looked up in the scheme (an unknown
+/// id, which the scheme check refuses, would show as its own name).
+#[must_use]
+pub fn tier_answers(
+    s: &crate::scheme::Scheme,
+    list: &crate::scheme::ProviderList,
+) -> Arc<[TierAnswer]> {
+    list.tiers
+        .iter()
+        .map(|t| TierAnswer {
+            tier: t.tier.as_str(),
+            providers: t
+                .providers
+                .iter()
+                .map(|id| ProviderOut {
+                    id: id.clone(),
+                    name: s
+                        .provider(id)
+                        .map_or_else(|| id.clone(), |p| p.name.clone()),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn layer_illustrative(ls: &LoadedScheme, id: &str) -> bool {

@@ -5,6 +5,7 @@
 //! [`crate::load`]) and checks its internal consistency; it reads no files and knows nothing of
 //! geometry beyond layer and feature ids. See `geodata/schemes/README.md` for the format.
 
+use crate::Text;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -15,15 +16,15 @@ use crate::coord::METRES_PER_MILE;
 #[serde(deny_unknown_fields)]
 pub struct Scheme {
     /// Short stable id, used in URLs and output (`norfolk`).
-    pub id: String,
+    pub id: Text,
     /// Human name.
-    pub name: String,
+    pub name: Text,
     /// The council that owns the rules.
     pub council: String,
     /// Version of this scheme file, returned with every answer.
-    pub version: String,
+    pub version: Text,
     /// Currency of every rate (`GBP`).
-    pub currency: String,
+    pub currency: Text,
     /// True when parts of the scheme are illustrative rather than the council's own data.
     #[serde(default)]
     pub illustrative: bool,
@@ -32,7 +33,7 @@ pub struct Scheme {
     pub sources: Vec<String>,
     /// Plain-language notes returned with answers (choices the papers leave open, etc.).
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub notes: Vec<Text>,
     /// Where the scheme applies at all.
     pub coverage: Coverage,
     /// Polygon layers the scheme refers to.
@@ -90,11 +91,11 @@ pub struct LayerSpec {
     pub illustrative: bool,
     /// How the layer was made, returned with answers that use it.
     #[serde(default)]
-    pub method: Option<String>,
+    pub method: Option<Text>,
     /// When set (`zone`, `pcn`, `locality`, `night_zone`), every answer reports which feature of
     /// this layer holds the point, under this role.
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<Text>,
 }
 
 /// A provider, referred to by id from provider lists.
@@ -102,9 +103,9 @@ pub struct LayerSpec {
 #[serde(deny_unknown_fields)]
 pub struct Provider {
     /// Stable id (`comfort_call`).
-    pub id: String,
+    pub id: Text,
     /// Name as the council publishes it.
-    pub name: String,
+    pub name: Text,
     /// Optional contact line.
     #[serde(default)]
     pub contact: Option<String>,
@@ -147,7 +148,7 @@ pub struct TierSpec {
     /// Which tier.
     pub tier: Tier,
     /// Provider ids, in the order they are offered within the tier.
-    pub providers: Vec<String>,
+    pub providers: Vec<Text>,
 }
 
 /// The providers for one service in some areas of one layer, for a date range.
@@ -155,7 +156,7 @@ pub struct TierSpec {
 #[serde(deny_unknown_fields)]
 pub struct ProviderList {
     /// Service (`day`, `night`, `rapid_response`).
-    pub service: String,
+    pub service: Text,
     /// Layer whose features the list applies to.
     pub layer: String,
     /// Feature ids of that layer the list applies to.
@@ -172,10 +173,10 @@ pub struct ProviderList {
     pub illustrative: bool,
     /// Where the list comes from.
     #[serde(default)]
-    pub source: String,
+    pub source: Text,
     /// A caveat returned with the list (for example: no order within a tier).
     #[serde(default)]
-    pub note: Option<String>,
+    pub note: Option<Text>,
 }
 
 impl ProviderList {
@@ -195,17 +196,17 @@ pub struct Banding {
     /// Only centres whose `scope` column is one of these count.
     pub centre_scopes: Vec<String>,
     /// Plain-language statement of which centres count, returned with answers.
-    pub centre_rule: String,
+    pub centre_rule: Text,
     /// Layer whose features form the banded region.
     pub region_layer: String,
     /// Feature ids of `region_layer` that form the banded region.
     pub region_features: Vec<String>,
     /// Name of the banded region.
-    pub region_name: String,
+    pub region_name: Text,
     /// Upper limits of each band but the last, in miles, ascending (`[3, 6]` gives 3 bands).
     pub thresholds_miles: Vec<f64>,
     /// One name per band (`thresholds_miles.len() + 1`).
-    pub band_names: Vec<String>,
+    pub band_names: Vec<Text>,
     /// Which band a distance exactly on a threshold belongs to.
     pub on_threshold: OnThreshold,
     /// Distances within this many metres of a threshold are flagged `near_threshold`.
@@ -237,9 +238,9 @@ pub struct RatePeriod {
     /// Hourly rate where no band applies (outside the banded region, or unbanded schemes).
     pub standard_hourly: f64,
     /// What `standard_hourly` is called (`spot price`, `main provider rate`).
-    pub standard_name: String,
+    pub standard_name: Text,
     /// Where the figures come from.
-    pub source: String,
+    pub source: Text,
 }
 
 /// A problem found by [`Scheme::check`].
@@ -278,7 +279,7 @@ impl Scheme {
         let mut errors = Vec::new();
         let mut err = |what: String| {
             errors.push(SchemeError {
-                scheme: self.id.clone(),
+                scheme: self.id.to_string(),
                 what,
             });
         };

@@ -154,7 +154,9 @@ pub fn check_geometry(ls: &LoadedScheme) -> Vec<Finding> {
     let region: Vec<&Polygon<f64>> = coverage
         .index
         .iter()
-        .filter(|(_, f)| s.coverage.features.is_empty() || s.coverage.features.contains(&f.id))
+        .filter(|(_, f)| {
+            s.coverage.features.is_empty() || s.coverage.features.iter().any(|c| f.id == *c)
+        })
         .flat_map(|(mp, _)| mp.0.iter())
         .collect();
     let region = geo::unary_union(region);
@@ -201,7 +203,7 @@ fn invalid_polygons(layer: &Layer, file: &str) -> Vec<Finding> {
                 severity: Severity::Error,
                 kind: FindingKind::Geometry,
                 file: file.to_string(),
-                feature: Some(f.id.clone()),
+                feature: Some(f.id.to_string()),
                 message: format!("invalid polygon: {e}"),
                 area_m2: None,
                 location: None,

@@ -170,7 +170,7 @@ async fn readyz_reports_the_dataset_being_served() {
     assert_eq!(r.status, StatusCode::OK);
     let body = r.json();
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["dataset_version"], DATASET.version);
+    assert_eq!(body["dataset_version"], DATASET.version.as_str());
     assert_eq!(body["postcodes"], DATASET.postcodes.len());
     assert!(
         body["schemes"]
@@ -832,13 +832,13 @@ async fn postcode_facts_have_position_status_and_areas() {
             .any(|a| a["layer"] == "ccg2019" && a["id"] == "06W"),
         "{body}"
     );
-    assert_eq!(body["dataset_version"], DATASET.version);
+    assert_eq!(body["dataset_version"], DATASET.version.as_str());
 }
 
 #[actix_web::test]
 async fn schemes_list_what_is_loaded() {
     let body = get("/v1/schemes").await.json();
-    assert_eq!(body["dataset_version"], DATASET.version);
+    assert_eq!(body["dataset_version"], DATASET.version.as_str());
     assert_eq!(body["origin"], "embedded");
     let schemes = body["schemes"].as_array().unwrap();
     assert_eq!(schemes.len(), DATASET.schemes.len());
@@ -1164,7 +1164,7 @@ async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
     let ready = send(&app, test::TestRequest::get().uri("/readyz").to_request())
         .await
         .json();
-    assert_eq!(ready["dataset_version"], DATASET.version);
+    assert_eq!(ready["dataset_version"], DATASET.version.as_str());
     let metrics = send(&app, test::TestRequest::get().uri("/metrics").to_request())
         .await
         .text();

@@ -40,8 +40,8 @@ fn norfolk(s: &[SchemeAnswer]) -> &SchemeAnswer {
 fn band(s: &SchemeAnswer) -> (String, String, f64) {
     let b = s.banding.as_ref().unwrap();
     (
-        b.band.as_ref().unwrap().name.clone(),
-        b.nearest_centre.as_ref().unwrap().code.clone(),
+        b.band.as_ref().unwrap().name.to_string(),
+        b.nearest_centre.as_ref().unwrap().code.to_string(),
         b.distance_miles.unwrap(),
     )
 }

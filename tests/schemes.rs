@@ -64,8 +64,8 @@ fn list(s: &SchemeAnswer, service: &str) -> Vec<(String, Vec<String>)> {
         .iter()
         .map(|t| {
             (
-                t.tier.clone(),
-                t.providers.iter().map(|p| p.name.clone()).collect(),
+                t.tier.to_string(),
+                t.providers.iter().map(|p| p.name.to_string()).collect(),
             )
         })
         .collect()

@@ -65,9 +65,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ready = !ds.schemes.is_empty();
     let body = Ready {
         status: if ready { "ready" } else { "no_schemes" },
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
         loaded_at: state.loaded_at(),
-        schemes: ds.schemes.iter().map(|s| s.scheme.id.clone()).collect(),
+        schemes: ds.schemes.iter().map(|s| s.scheme.id.to_string()).collect(),
         postcodes: ds.postcodes.len(),
     };
     if ready {

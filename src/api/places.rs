@@ -97,6 +97,6 @@ pub async fn get_places(
         query: q,
         count: suggestions.len(),
         suggestions,
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
     }))
 }

@@ -98,7 +98,7 @@ pub async fn get_postcode(
                             .unwrap_or_default()
                             .into_iter()
                             .map(|area| SchemeArea {
-                                scheme: s.scheme.id.clone(),
+                                scheme: s.scheme.id.to_string(),
                                 area,
                             })
                     })
@@ -110,6 +110,6 @@ pub async fn get_postcode(
         facts: rec.into(),
         position: rec.position.map(PointOut::from),
         areas,
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
     }))
 }

@@ -143,7 +143,7 @@ fn layers(s: &LoadedScheme) -> Vec<LayerInfo> {
             description: l.description.clone(),
             features: s.layer(&l.id).map_or(0, |x| x.index.len()),
             illustrative: l.illustrative,
-            method: l.method.clone(),
+            method: l.method.as_deref().map(str::to_string),
             geojson: format!("/v1/schemes/{}/layers/{}.geojson", s.scheme.id, l.id),
         })
         .collect()
@@ -164,7 +164,7 @@ fn find<'a>(ds: &'a Dataset, id: &str) -> Result<&'a LoadedScheme, ApiError> {
     ds.scheme(id).ok_or_else(|| ApiError::NotFound {
         code: "scheme_not_found",
         message: "no scheme with this id".into(),
-        suggestions: Some(ds.schemes.iter().map(|s| s.scheme.id.clone()).collect()),
+        suggestions: Some(ds.schemes.iter().map(|s| s.scheme.id.to_string()).collect()),
     })
 }
 
@@ -180,19 +180,19 @@ fn find<'a>(ds: &'a Dataset, id: &str) -> Result<&'a LoadedScheme, ApiError> {
 pub async fn list_schemes(state: web::Data<AppState>) -> web::Json<SchemeList> {
     let ds = state.dataset();
     web::Json(SchemeList {
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
         origin: origin(&ds),
         postcodes: ds.postcodes.len(),
         schemes: ds
             .schemes
             .iter()
             .map(|s| SchemeInfo {
-                id: s.scheme.id.clone(),
-                name: s.scheme.name.clone(),
+                id: s.scheme.id.to_string(),
+                name: s.scheme.name.to_string(),
                 council: s.scheme.council.clone(),
-                version: s.scheme.version.clone(),
+                version: s.scheme.version.to_string(),
                 illustrative: s.scheme.illustrative,
-                currency: s.scheme.currency.clone(),
+                currency: s.scheme.currency.to_string(),
                 banded: s.scheme.banding.is_some(),
                 layers: layers(s),
                 centres: s.centres.as_ref().map(crate::geo_index::PointIndex::len),
@@ -224,7 +224,7 @@ pub async fn get_scheme(
     let ds = state.dataset();
     let s = find(&ds, &id)?;
     Ok(web::Json(SchemeDetail {
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
         scheme: s.scheme.clone(),
         layers: layers(s),
         centres: s.centres.as_ref().map(crate::geo_index::PointIndex::len),
@@ -364,7 +364,8 @@ pub async fn bands_geojson(
             l.index
                 .iter()
                 .filter(|(_, f)| {
-                    banding.region_features.is_empty() || banding.region_features.contains(&f.id)
+                    banding.region_features.is_empty()
+                        || banding.region_features.iter().any(|r| f.id == *r)
                 })
                 .map(|(shape, _)| shape.clone())
                 .collect()

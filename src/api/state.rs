@@ -144,10 +144,10 @@ impl AppState {
         let loaded = actix_web::web::block(move || load(&source))
             .await
             .map_err(|_| ReloadError::Lost)?;
-        let previous_version = self.dataset().version.clone();
+        let previous_version = self.dataset().version.to_string();
         match loaded {
             Ok(ds) => {
-                let dataset_version = ds.version.clone();
+                let dataset_version = ds.version.to_string();
                 self.inner.dataset.store(Arc::new(ds));
                 self.inner.generation.fetch_add(1, Ordering::AcqRel);
                 self.inner.loaded_at.store(Arc::new(Utc::now()));

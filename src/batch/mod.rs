@@ -686,7 +686,7 @@ fn drive(
         first_invalid_utf8_line: None,
         columns_used: plan.describe(&header),
         date: opts.date,
-        dataset_version: ds.version.clone(),
+        dataset_version: ds.version.to_string(),
     };
     let chunk_rows = opts.chunk_rows.max(1);
     // Two chunks in flight: the pool answers `cur` while this thread writes the answers of the

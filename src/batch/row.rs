@@ -491,7 +491,10 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
     };
     out.cols[col::BAND] = per_scheme(&|s| {
         banding(s, &|b| {
-            b.band.as_ref().map(|b| b.name.clone()).unwrap_or_default()
+            b.band
+                .as_ref()
+                .map(|b| b.name.to_string())
+                .unwrap_or_default()
         })
     });
     out.cols[col::RATE] = per_scheme(&|s| {
@@ -520,7 +523,7 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
         banding(s, &|b| {
             b.nearest_centre
                 .as_ref()
-                .map(|c| c.code.clone())
+                .map(|c| c.code.to_string())
                 .unwrap_or_default()
         })
     });
@@ -528,7 +531,7 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
         banding(s, &|b| {
             b.nearest_centre
                 .as_ref()
-                .map(|c| c.name.clone())
+                .map(|c| c.name.to_string())
                 .unwrap_or_default()
         })
     });
@@ -541,7 +544,7 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
     out.cols[col::FRAMEWORK] = per_scheme(&|s| providers(s, "day", Some("framework")));
     out.cols[col::NIGHT] = per_scheme(&|s| providers(s, "night", None));
     out.cols[col::ILLUSTRATIVE] = res.schemes.iter().any(|s| s.illustrative).to_string();
-    out.cols[col::SCHEME] = per_scheme(&|s| s.scheme.clone());
+    out.cols[col::SCHEME] = per_scheme(&|s| s.scheme.to_string());
     let no_rate: Vec<String> = res
         .schemes
         .iter()

@@ -155,7 +155,7 @@ fn read_layer(
     })?;
     Ok(features
         .into_iter()
-        .map(|(shape, f)| (shape.orient(Direction::Default), f.id, f.name))
+        .map(|(shape, f)| (shape.orient(Direction::Default), f.id.into(), f.name.into()))
         .collect())
 }
 

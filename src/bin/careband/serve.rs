@@ -134,7 +134,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let dataset = load(&source).with_context(|| format!("cannot load the dataset ({source:?})"))?;
     tracing::info!(
-        version = dataset.version,
+        version = dataset.version.as_str(),
         schemes = dataset.schemes.len(),
         postcodes = dataset.postcodes.len(),
         ms = started.elapsed().as_millis(),
