@@ -113,11 +113,36 @@ impl<T> PointIndex<T> {
     /// assert!(idx.nearest(q, |_| false).is_none());
     /// ```
     pub fn nearest(&self, at: LonLat, accept: impl Fn(&T) -> bool) -> Option<Nearest<'_, T>> {
-        let mut best: Option<(f64, usize)> = None;
-        for (entry, chord_2) in self
-            .tree
-            .nearest_neighbor_iter_with_distance_2(&at.unit_vector())
+        let q = at.unit_vector();
+        let better = |d: f64, i: usize, (best_m, best_i): (f64, usize)| {
+            d < best_m - 0.0005 || (d <= best_m + 0.0005 && i < best_i)
+        };
+        // The usual case: the nearest item on the sphere is accepted. Only items within the
+        // sphere/ellipsoid slack of its exact distance can beat it, so look at those alone.
+        if let Some(first) = self.tree.nearest_neighbor(&q)
+            && accept(&self.items[first.data as usize])
         {
+            let i0 = first.data as usize;
+            let mut best = (at.distance_m(self.positions[i0]), i0);
+            let reach = chord_of(best.0 * SPHERE_ELLIPSOID_SLACK + 0.01);
+            for entry in self.tree.locate_within_distance(q, reach * reach) {
+                let i = entry.data as usize;
+                if i == i0 || !accept(&self.items[i]) {
+                    continue;
+                }
+                let d = at.distance_m(self.positions[i]);
+                if better(d, i, best) {
+                    best = (d, i);
+                }
+            }
+            return Some(Nearest {
+                item: &self.items[best.1],
+                position: self.positions[best.1],
+                distance_m: best.0,
+            });
+        }
+        let mut best: Option<(f64, usize)> = None;
+        for (entry, chord_2) in self.tree.nearest_neighbor_iter_with_distance_2(&q) {
             let i = entry.data as usize;
             if let Some((best_m, _)) = best
                 && spherical_m(chord_2) > best_m * SPHERE_ELLIPSOID_SLACK + 0.01
@@ -128,13 +153,7 @@ impl<T> PointIndex<T> {
                 continue;
             }
             let d = at.distance_m(self.positions[i]);
-            let better = match best {
-                None => true,
-                Some((best_m, best_i)) => {
-                    d < best_m - 0.0005 || (d <= best_m + 0.0005 && i < best_i)
-                }
-            };
-            if better {
+            if best.is_none_or(|b| better(d, i, b)) {
                 best = Some((d, i));
             }
         }
@@ -149,6 +168,14 @@ impl<T> PointIndex<T> {
 /// Great-circle distance on the mean sphere for a squared chord of the unit sphere.
 fn spherical_m(chord_2: f64) -> f64 {
     2.0 * (chord_2.sqrt() / 2.0).min(1.0).asin() * MEAN_EARTH_RADIUS_M
+}
+
+/// The chord of the unit sphere for a great-circle distance in metres on the mean sphere (the
+/// inverse of [`spherical_m`]), at most the diameter.
+fn chord_of(metres: f64) -> f64 {
+    2.0 * (metres / (2.0 * MEAN_EARTH_RADIUS_M))
+        .min(std::f64::consts::FRAC_PI_2)
+        .sin()
 }
 
 type BoxEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -612,15 +639,22 @@ mod tests {
             }
         }
         let idx = PointIndex::build(centres.clone());
-        for i in 0..37 {
-            for j in 0..23 {
-                let q = ll(0.15 + f64::from(i) * 0.047, 52.3 + f64::from(j) * 0.031);
-                let best = centres
-                    .iter()
-                    .map(|(p, _)| q.distance_m(*p))
-                    .fold(f64::INFINITY, f64::min);
-                let got = idx.nearest(q, |_| true).unwrap();
-                assert_relative_eq!(got.distance_m, best, epsilon = 1e-6);
+        // Every centre, then every centre but one in three (so the nearest on the sphere is
+        // often refused and the slower search runs).
+        let filters: [&dyn Fn(&u32) -> bool; 2] = [&|_| true, &|c| c % 3 != 0];
+        for accept in filters {
+            for i in 0..37 {
+                for j in 0..23 {
+                    let q = ll(0.15 + f64::from(i) * 0.047, 52.3 + f64::from(j) * 0.031);
+                    let best = centres
+                        .iter()
+                        .filter(|(_, c)| accept(c))
+                        .map(|(p, _)| q.distance_m(*p))
+                        .fold(f64::INFINITY, f64::min);
+                    let got = idx.nearest(q, accept).unwrap();
+                    assert!(accept(got.item));
+                    assert_relative_eq!(got.distance_m, best, epsilon = 1e-6);
+                }
             }
         }
     }

@@ -122,38 +122,51 @@ pub fn parse(input: &str) -> Result<PostcodeQuery, PostcodeError> {
     {
         return Err(PostcodeError::BadCharacter(c));
     }
-    let parts: Vec<String> = trimmed
-        .split_whitespace()
-        .map(str::to_ascii_uppercase)
-        .collect();
-    let compact: String = parts.concat();
-    if compact.len() > 7 {
-        return Err(PostcodeError::TooLong(trimmed.to_string()));
+    // Upper-cased letters and digits without the spaces, on the stack: a postcode has at most
+    // seven, and every character is ASCII by now.
+    let mut buf = [0u8; 7];
+    let mut len = 0;
+    let mut words = 0;
+    let mut first_len = 0;
+    for word in trimmed.split_whitespace() {
+        for b in word.bytes() {
+            let Some(slot) = buf.get_mut(len) else {
+                return Err(PostcodeError::TooLong(trimmed.to_string()));
+            };
+            *slot = b.to_ascii_uppercase();
+            len += 1;
+        }
+        if words == 0 {
+            first_len = word.len();
+        }
+        words += 1;
     }
-    match parts.as_slice() {
-        [one] if one.len() >= 5 => {
-            let (out, inw) = one.split_at(one.len() - 3);
+    let compact = std::str::from_utf8(&buf[..len]).map_err(|_| PostcodeError::Empty)?;
+    let (first, rest) = compact.split_at(first_len.min(len));
+    match (words, rest.len()) {
+        (1, _) if len >= 5 => {
+            let (out, inw) = compact.split_at(len - 3);
             unit(out, inw)
         }
-        [one] => outward_or_area(one),
-        [out, inw] if inw.len() == 3 => unit(out, inw),
-        [out, sector] if sector.len() == 1 => {
-            check_outward(out)?;
-            if sector.as_bytes()[0].is_ascii_digit() {
-                Ok(PostcodeQuery::Sector(format!("{out} {sector}")))
+        (1, _) => outward_or_area(compact),
+        (2, 3) => unit(first, rest),
+        (2, 1) => {
+            check_outward(first)?;
+            if rest.as_bytes()[0].is_ascii_digit() {
+                Ok(PostcodeQuery::Sector(format!("{first} {rest}")))
             } else {
                 Err(PostcodeError::BadInward {
-                    text: format!("{out} {sector}"),
+                    text: format!("{first} {rest}"),
                 })
             }
         }
         _ => {
             // Odd internal spacing such as "N R 1 1AA": fall back to the compact form.
-            if compact.len() >= 5 {
-                let (out, inw) = compact.split_at(compact.len() - 3);
+            if len >= 5 {
+                let (out, inw) = compact.split_at(len - 3);
                 unit(out, inw)
             } else {
-                outward_or_area(&compact)
+                outward_or_area(compact)
             }
         }
     }
