@@ -484,7 +484,7 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
     if postcode::parse(text).is_ok() {
         return lookup_postcode(ds, text, date);
     }
-    let found = ds.places.find(text);
+    let found = ds.places.find_preferring(text, |p| in_coverage(ds, p.at));
     if let Some(pc) = &found.understood.postcode {
         return lookup_postcode(ds, pc, date);
     }
@@ -531,6 +531,15 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
         date,
         dataset_version: ds.version.clone(),
     }))
+}
+
+/// Whether any loaded scheme's coverage area takes in `at`.
+fn in_coverage(ds: &Dataset, at: LonLat) -> bool {
+    ds.schemes.iter().any(|s| {
+        let c = &s.scheme.coverage;
+        s.layer(&c.layer)
+            .is_some_and(|l| !l.matching(at, &c.features, c.edge_tolerance_m).is_empty())
+    })
 }
 
 fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> PlaceCandidate {
