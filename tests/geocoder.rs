@@ -604,3 +604,30 @@ async fn the_api_without_a_geocoder_labels_offline_answers() {
     let (_, body) = api_get(st, "/v1/lookup?postcode=NR11%206DU").await;
     assert_eq!(body["source"], "postcode");
 }
+
+#[tokio::test]
+async fn a_town_point_does_not_replace_candidates_but_answers_when_there_are_none() {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        ResponseTemplate::new(200).set_body_json(json!([{
+            "lat": "52.7950", "lon": "1.2510", "place_rank": 16, "addresstype": "town",
+            "display_name": "Aylsham, Broadland, Norfolk, England, United Kingdom"
+        }])),
+    )
+    .await;
+    let g = geocoder(
+        &config(&server, GeocoderKind::Nominatim),
+        &ManualClock::new(),
+    );
+    let notes = offline_notes(&answer(&g, ADDRESS).await);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("placed the text no more precisely")),
+        "{notes:?}"
+    );
+    let p = point(answer(&g, UNKNOWN_ADDRESS).await);
+    assert_eq!(p.precision, Precision::PlaceCentre);
+    assert!(p.resolution.covered);
+}

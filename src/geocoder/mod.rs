@@ -54,6 +54,16 @@ pub const MAX_RETRY_AFTER_MS: u64 = 2000;
 /// Largest response body read, bytes (a few results are a few kilobytes).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Installs `ring` as the process's TLS crypto provider, if none is installed yet.
+///
+/// reqwest is built with rustls but without a provider of its own (its default, aws-lc-rs,
+/// compiles a C library with cmake), and building any `reqwest::Client` without one panics, even
+/// for plain http. [`Geocoder`] calls this itself; call it before building another client.
+pub fn install_tls_provider() {
+    // An error only means a provider is already installed, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Why a geocoder lookup failed. Messages name what happened, never the text, URL or key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -176,8 +186,7 @@ impl Geocoder {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        // The crypto for TLS (ring); an error only means a provider is already installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let timeout = Duration::from_millis(config.timeout_ms);
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -551,8 +560,11 @@ pub async fn refine(
             ),
         );
     };
+    // What the geocoder must beat: a clear candidate's precision; among several candidates, a
+    // town's or neighbourhood's point is no better than the list, so it needs a road or better.
     let offline_best = match &offline {
         Ok(Answer::Places(p)) if p.clear => p.candidates.first().map(|c| c.precision),
+        Ok(Answer::Places(_)) => Some(Precision::NeighbourhoodPoint),
         _ => None,
     };
     if let Some(o) = offline_best
