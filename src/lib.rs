@@ -14,6 +14,7 @@ pub mod config;
 pub mod coord;
 pub mod dataset;
 pub mod geo_index;
+pub mod geocoder;
 pub mod import;
 pub mod load;
 pub mod lookup;

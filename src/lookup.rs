@@ -59,7 +59,34 @@ pub enum Precision {
     PlaceCentre,
     /// A representative point of a neighbourhood of about 7,000 people.
     NeighbourhoodPoint,
+    /// The point of one address (a building or delivery point), from an external geocoder.
+    AddressPoint,
 }
+
+impl Precision {
+    /// How finely the point places an address: higher is finer.
+    #[must_use]
+    pub fn fineness(self) -> u8 {
+        match self {
+            Self::ExactPoint | Self::AddressPoint => 4,
+            Self::PostcodeCentroid => 3,
+            Self::RoadPoint => 2,
+            Self::NeighbourhoodPoint => 1,
+            Self::PlaceCentre => 0,
+        }
+    }
+}
+
+// What answered a query (the `source` of answers): `postcode` (the postcode table), `point`
+// (a point as given), `gazetteer` (the offline gazetteer), or `geocoder:<kind>` (the configured
+// external geocoder, e.g. `geocoder:nominatim`).
+
+/// The `source` of answers from the postcode table.
+pub const SOURCE_POSTCODE: &str = "postcode";
+/// The `source` of answers for a point as given.
+pub const SOURCE_POINT: &str = "point";
+/// The `source` of answers from the offline gazetteer.
+pub const SOURCE_GAZETTEER: &str = "gazetteer";
 
 /// The answer to a [`Query`].
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -79,6 +106,8 @@ pub enum Answer {
 pub struct PlacesAnswer {
     /// The text as asked.
     pub query: String,
+    /// What answered: `gazetteer`.
+    pub source: String,
     /// What the text was read as.
     pub understood: Understood,
     /// True when one candidate stands out (the others, if any, matched less well); false when
@@ -158,10 +187,41 @@ pub struct PointAnswer {
     /// Facts about the postcode, when the query was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postcode: Option<PostcodeFacts>,
-    /// What the resolved point is: the exact point asked, or a postcode centroid.
+    /// What answered: `postcode`, `point`, or `geocoder:<kind>` for an address placed by
+    /// the external geocoder.
+    pub source: String,
+    /// What the resolved point is: the exact point asked, a postcode centroid, or the point
+    /// an external geocoder gave.
     pub precision: Precision,
+    /// For answers of the external geocoder: what it matched, and its attribution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geocoded: Option<GeocodedFacts>,
+    /// Notes on how the answer was reached.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The resolution of the point.
     pub resolution: Resolution,
+}
+
+/// What an external geocoder matched a text to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GeocodedFacts {
+    /// The geocoder's kind (`nominatim`, `os-places`).
+    pub provider: String,
+    /// The address or name it matched, as it gives it.
+    pub address: String,
+    /// The postcode it gives, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
+    /// Its match score from 0 to 1, if it gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// What the precision means for this answer.
+    pub precision_note: String,
+    /// How many results it returned (the first is used).
+    pub results: usize,
+    /// Whose data the point is, and under which terms.
+    pub attribution: String,
 }
 
 /// Facts about a postcode.
@@ -216,6 +276,8 @@ impl From<&PostcodeRecord> for PostcodeFacts {
 pub struct AreaSummary {
     /// The partial postcode, normalised.
     pub query: String,
+    /// What answered: `postcode`.
+    pub source: String,
     /// `sector`, `district` or `area`.
     pub level: &'static str,
     /// Live postcodes counted (terminated ones are left out).
@@ -276,16 +338,22 @@ pub enum LookupError {
     #[error("cannot convert the BNG point to WGS84: {0}")]
     Reproject(String),
     /// Free text that names no known place or road.
-    #[error("no place or road called {text:?} was found{}", suggest_text(.suggestions))]
+    #[error("no place or road called {text:?} was found{}{}", suggest_text(.suggestions), note_text(.notes))]
     NoPlace {
         /// The text as asked.
         text: String,
         /// Names that start like it.
         suggestions: Vec<String>,
+        /// Notes on the attempt (an external geocoder that could not be used).
+        notes: Vec<String>,
     },
     /// Free text with nothing in it.
     #[error("the text is empty: give a postcode, a road and town, or a place name")]
     EmptyText,
+}
+
+fn note_text(notes: &[String]) -> String {
+    notes.iter().map(|n| format!(" ({n})")).collect()
 }
 
 fn suggest_text(s: &[String]) -> String {
@@ -322,7 +390,10 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
             Ok(Answer::Point(PointAnswer {
                 query: format!("{lat},{lon}"),
                 postcode: None,
+                source: SOURCE_POINT.into(),
                 precision: Precision::ExactPoint,
+                geocoded: None,
+                notes: Vec::new(),
                 resolution: resolve(ds, at, date),
             }))
         }
@@ -334,7 +405,10 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
             Ok(Answer::Point(PointAnswer {
                 query: format!("E {easting} N {northing}"),
                 postcode: None,
+                source: SOURCE_POINT.into(),
                 precision: Precision::ExactPoint,
+                geocoded: None,
+                notes: Vec::new(),
                 resolution: resolve(ds, at, date),
             }))
         }
@@ -368,7 +442,10 @@ fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, 
             Ok(Answer::Point(PointAnswer {
                 query: pc.to_string(),
                 postcode: Some(rec.into()),
+                source: SOURCE_POSTCODE.into(),
                 precision: Precision::PostcodeCentroid,
+                geocoded: None,
+                notes: Vec::new(),
                 resolution: resolve(ds, at, date),
             }))
         }
@@ -438,6 +515,7 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
     };
     Ok(AreaSummary {
         query: q.as_str().to_string(),
+        source: SOURCE_POSTCODE.into(),
         level,
         postcodes: records.len(),
         outside_coverage: outside,
@@ -484,7 +562,7 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
     if postcode::parse(text).is_ok() {
         return lookup_postcode(ds, text, date);
     }
-    let found = ds.places.find(text);
+    let found = ds.places.find_preferring(text, |p| in_coverage(ds, p.at));
     if let Some(pc) = &found.understood.postcode {
         return lookup_postcode(ds, pc, date);
     }
@@ -497,6 +575,7 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
                 .into_iter()
                 .map(|s| s.label)
                 .collect(),
+            notes: Vec::new(),
         });
     }
     let clear = found.best_tied == 1;
@@ -523,6 +602,7 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
     };
     Ok(Answer::Places(PlacesAnswer {
         query: text.trim().to_string(),
+        source: SOURCE_GAZETTEER.into(),
         understood: found.understood,
         clear,
         message,
@@ -531,6 +611,15 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
         date,
         dataset_version: ds.version.to_string(),
     }))
+}
+
+/// Whether any loaded scheme's coverage area takes in `at`.
+fn in_coverage(ds: &Dataset, at: LonLat) -> bool {
+    ds.schemes.iter().any(|s| {
+        let c = &s.scheme.coverage;
+        s.layer(&c.layer)
+            .is_some_and(|l| !l.matching(at, &c.features, c.edge_tolerance_m).is_empty())
+    })
 }
 
 fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> PlaceCandidate {
@@ -659,7 +748,7 @@ thread_local! {
         crate::reproject::BngToWgs84::new().ok();
 }
 
-fn bng_to_wgs84(bng: Bng) -> Result<(f64, f64), LookupError> {
+pub(crate) fn bng_to_wgs84(bng: Bng) -> Result<(f64, f64), LookupError> {
     BNG_TO_WGS84.with(|t| match t {
         Some(t) => t
             .convert(bng.easting(), bng.northing())

@@ -620,8 +620,19 @@ impl Gazetteer {
     ///    note), else places of the locality's name; when nothing matches exactly, the nearest
     ///    names within a few typing edits;
     /// 5. ranked by match quality, then size of place, then name and district.
+    ///
+    /// Every entry counts as inside coverage here; [`Gazetteer::find_preferring`] ranks the
+    /// entries inside the loaded schemes' coverage first among equals.
     #[must_use]
     pub fn find(&self, text: &str) -> Found<'_> {
+        self.find_preferring(text, |_| true)
+    }
+
+    /// [`Gazetteer::find`], with candidates of equal match quality ranked inside coverage
+    /// (`inside` is true) before outside it, then by size of place, name and district. A
+    /// Norfolk "Mill Road" thus comes before a Somerset one, whatever their district names.
+    #[must_use]
+    pub fn find_preferring(&self, text: &str, inside: impl Fn(&Place) -> bool) -> Found<'_> {
         let mut found = Found::default();
         if let Some(p) = postcode_in(text) {
             found.understood.postcode = Some(p.to_string());
@@ -688,7 +699,7 @@ impl Gazetteer {
             }
             (None, None) => self.fuzzy_find(&parts, &mut found),
         }
-        self.rank(&mut found);
+        self.rank(&mut found, inside);
         found
     }
 
@@ -815,11 +826,12 @@ impl Gazetteer {
     }
 
     /// Sorts, removes duplicates, truncates, and counts the ties at the top.
-    fn rank(&self, found: &mut Found<'_>) {
+    fn rank(&self, found: &mut Found<'_>, inside: impl Fn(&Place) -> bool) {
         let key = |c: &Candidate<'_>| {
             (
                 c.matched,
                 c.in_locality == Some(false),
+                !inside(c.place),
                 kind_rank(c.place.kind),
                 c.place.source,
                 c.place.name.clone(),
@@ -827,7 +839,8 @@ impl Gazetteer {
                 c.id,
             )
         };
-        found.candidates.sort_by_key(key);
+        // Cached: `inside` may test polygons.
+        found.candidates.sort_by_cached_key(key);
         found.candidates.dedup_by_key(|c| c.id);
         let tie = |c: &Candidate<'_>| (c.matched, c.in_locality == Some(false));
         found.best_tied = match found.candidates.first() {

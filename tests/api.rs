@@ -1212,6 +1212,7 @@ async fn the_real_server_answers_over_http() {
     let handle = server.handle();
     actix_web::rt::spawn(server);
 
+    careband::geocoder::install_tls_provider();
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();

@@ -277,3 +277,101 @@ fn lookup_shows_zone_pcn_and_providers_in_order() {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
 }
+
+/// A config file with a `[geocoder]` table, in its own temporary directory.
+fn geocoder_config(table: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("careband.toml");
+    std::fs::write(&path, format!("[geocoder]\n{table}")).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    (dir, path)
+}
+
+#[test]
+fn lookup_falls_back_to_the_gazetteer_with_a_note_when_the_geocoder_is_down() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_dir, config) = geocoder_config(&format!(
+        "kind = \"nominatim\"\nurl = \"http://127.0.0.1:{port}/\"\ntimeout_ms = 500\nretries = 0\n"
+    ));
+    let (out, err, code) = text(&careband(&[
+        "lookup",
+        "14 Mill Road",
+        "--config",
+        &config,
+        "--date",
+        "2019-06-01",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("note: external geocoder unavailable (cannot connect to the service): answered from the offline gazetteer"),
+        "{out}"
+    );
+    // --no-geocoder turns the file's geocoder off.
+    let (out, _, _) = text(&careband(&[
+        "lookup",
+        "14 Mill Road",
+        "--config",
+        &config,
+        "--no-geocoder",
+    ]));
+    assert!(!out.contains("geocoder"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lookup_answers_from_a_configured_geocoder_and_labels_it() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/search"))
+        .and(query_param("q", "14 Mill Road"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([{
+            "lat": "52.793314", "lon": "1.249363", "place_rank": 30, "addresstype": "building",
+            "display_name": "14, Mill Road, Aylsham, Broadland, Norfolk, England, NR11 6DU, United Kingdom",
+            "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright"
+        }])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let (out, err, code) = tokio::task::spawn_blocking(move || {
+        text(&careband(&[
+            "lookup",
+            "14 Mill Road",
+            "--geocoder",
+            "nominatim",
+            "--geocoder-url",
+            &uri,
+            "--date",
+            "2019-06-01",
+        ]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    for needle in [
+        "answered by geocoder:nominatim: 14, Mill Road, Aylsham",
+        "attribution: Data © OpenStreetMap contributors",
+        "Band 1",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn a_geocoder_key_variable_that_is_not_set_is_named() {
+    let (_dir, config) = geocoder_config(
+        "kind = \"os-places\"\nurl = \"https://places.example/\"\nkey_env = \"CAREBAND_TEST_KEY_NOT_SET\"\n",
+    );
+    let (_, err, code) = text(&careband(&["lookup", "14 Mill Road", "--config", &config]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("environment variable CAREBAND_TEST_KEY_NOT_SET is not set"),
+        "{err}"
+    );
+}

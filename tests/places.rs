@@ -202,3 +202,32 @@ fn a_village_inside_one_band_says_all_its_postcodes_agree() {
     assert!(!c.extent.spans_more_than_one, "{:?}", c.extent);
     assert!(c.extent.verdict.contains("agree"), "{}", c.extent.verdict);
 }
+
+/// Issue 7: among equally good matches, places inside a loaded scheme's coverage come first.
+/// The gazetteer has a village called Sutton in East Cambridgeshire (outside every scheme) and
+/// one in North Norfolk; by name and district alone East Cambridgeshire would be listed first.
+#[test]
+fn equal_matches_inside_coverage_rank_before_those_outside() {
+    // Without the coverage preference (`find` counts every entry as inside), name and district
+    // decide, and the one outside coverage comes first.
+    let plain = DS.places.find("Sutton");
+    assert_eq!(
+        plain.candidates[0].place.district.as_deref(),
+        Some("East Cambridgeshire")
+    );
+    let p = places("Sutton");
+    assert!(!p.clear, "two villages match equally");
+    let first = &p.candidates[0];
+    assert_eq!(first.district.as_deref(), Some("North Norfolk"));
+    assert!(first.resolution.covered);
+    let cambs = p
+        .candidates
+        .iter()
+        .position(|c| c.district.as_deref() == Some("East Cambridgeshire"))
+        .expect("the other Sutton is still listed");
+    assert!(!p.candidates[cambs].resolution.covered);
+    // Roads too: Acacia Grove in Sheringham before the one in March (Fenland).
+    let p = places("Acacia Grove");
+    assert_eq!(p.candidates[0].locality.as_deref(), Some("Sheringham"));
+    assert_eq!(p.candidates[1].locality.as_deref(), Some("March"));
+}

@@ -307,6 +307,7 @@ async fn a_real_server_streams_a_large_batch() {
             input.push_str(&format!("{i},{}\n", postcodes[i % postcodes.len()]));
         }
     }
+    careband::geocoder::install_tls_provider();
     let r = reqwest::Client::new()
         .post(format!("http://{addr}/v1/batch?date=2019-06-01"))
         .header("content-type", "text/csv")

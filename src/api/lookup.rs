@@ -5,6 +5,8 @@
 //! carry a `date`. The answer is the library's [`Answer`] as is, so fields the engine gains
 //! appear here without change.
 
+use std::sync::Arc;
+
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dataset::Dataset;
+use crate::geocoder;
 use crate::lookup::{Answer, Query, lookup};
 use crate::postcode::{self, PostcodeQuery};
 
@@ -52,6 +55,9 @@ pub struct LookupParams {
     /// answer's `text_match` says which part of the text that was; without one, the text is
     /// read as a place, a road and locality, or an address, and the answer (`kind: places`)
     /// lists the ranked candidates, each with its band and whether its extent spans bands.
+    /// When an external geocoder is configured and the text is an address the gazetteer cannot
+    /// settle, the geocoder's point is resolved instead (`kind: point`,
+    /// `source: geocoder:<kind>`); if it fails, the gazetteer's answer carries a note.
     pub q: Option<String>,
     /// The date to answer for (rates and open surgeries on that day), `YYYY-MM-DD`; default
     /// today.
@@ -363,16 +369,34 @@ pub async fn get_lookup(
         q: p.q,
         date: p.date,
     };
-    let prepared = prepare(request, today())?;
+    let Prepared {
+        query,
+        date,
+        text_field,
+        text_match,
+    } = prepare(request, today())?;
     let ds = state.dataset();
-    if is_costly(&prepared.query) {
+    let text = match &query {
+        Query::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let offline = if is_costly(&query) {
         // A partial postcode or a place resolves many postcodes: run it off the async workers.
-        return web::block(move || run(&ds, prepared))
+        let ds = Arc::clone(&ds);
+        web::block(move || lookup(&ds, &query, date))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map(web::Json);
-    }
-    run(&ds, prepared).map(web::Json)
+    } else {
+        lookup(&ds, &query, date)
+    };
+    let answer = match (state.geocoder(), text) {
+        // Awaited on the worker: the request is async and does not hold a thread.
+        (Some(g), Some(text)) => geocoder::refine(&ds, g, &text, offline, date).await,
+        _ => offline,
+    };
+    answer
+        .map(|answer| web::Json(LookupResponse { answer, text_match }))
+        .map_err(|e| ApiError::from_lookup(e, text_field))
 }
 
 fn is_unit(text: &str) -> bool {

@@ -1,5 +1,5 @@
 //! What every request shares: the dataset (swapped whole on reload), the settings, the
-//! metrics and the cache of drawn band areas.
+//! metrics, the cache of drawn band areas and the optional external geocoder.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,6 +11,7 @@ use geo::MultiPolygon;
 
 use crate::config::ServeConfig;
 use crate::dataset::Dataset;
+use crate::geocoder::Geocoder;
 use crate::load::{DataSource, LoadError, load};
 
 use super::metrics::Metrics;
@@ -39,6 +40,7 @@ struct Shared {
     metrics: Metrics,
     bands: Mutex<HashMap<BandsKey, Arc<Vec<MultiPolygon<f64>>>>>,
     reloading: AtomicBool,
+    geocoder: Option<Arc<Geocoder>>,
 }
 
 /// What a successful reload did.
@@ -77,9 +79,24 @@ impl Drop for ReloadGuard<'_> {
 }
 
 impl AppState {
-    /// State serving `dataset`, reloading from `source`.
+    /// State serving `dataset`, reloading from `source`, answering offline only.
     #[must_use]
     pub fn new(dataset: Arc<Dataset>, source: DataSource, config: ServeConfig) -> Self {
+        Self::with_geocoder(dataset, source, config, None)
+    }
+
+    /// State serving `dataset`, reloading from `source`, asking `geocoder` (when given) about
+    /// addresses the offline gazetteer cannot settle.
+    #[must_use]
+    pub fn with_geocoder(
+        dataset: Arc<Dataset>,
+        source: DataSource,
+        config: ServeConfig,
+        geocoder: Option<Arc<Geocoder>>,
+    ) -> Self {
+        if let Some(g) = &geocoder {
+            g.set_coverage(&dataset);
+        }
         let metrics = Metrics::new();
         metrics.set_dataset(&dataset.version);
         Self {
@@ -92,6 +109,7 @@ impl AppState {
                 metrics,
                 bands: Mutex::new(HashMap::new()),
                 reloading: AtomicBool::new(false),
+                geocoder,
             }),
         }
     }
@@ -130,6 +148,12 @@ impl AppState {
         &self.inner.metrics
     }
 
+    /// The external geocoder, when one is configured.
+    #[must_use]
+    pub fn geocoder(&self) -> Option<&Geocoder> {
+        self.inner.geocoder.as_deref()
+    }
+
     /// Loads the data source again and, if it loads, serves it from the next request on.
     /// A dataset that fails to load is refused and the current one keeps serving.
     ///
@@ -148,6 +172,9 @@ impl AppState {
         match loaded {
             Ok(ds) => {
                 let dataset_version = ds.version.to_string();
+                if let Some(g) = &self.inner.geocoder {
+                    g.set_coverage(&ds);
+                }
                 self.inner.dataset.store(Arc::new(ds));
                 self.inner.generation.fetch_add(1, Ordering::AcqRel);
                 self.inner.loaded_at.store(Arc::new(Utc::now()));

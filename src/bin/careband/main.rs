@@ -55,7 +55,7 @@ enum Command {
     /// Band, rate and evidence for a postcode, a "lat,lon" point, a BNG point, or a place,
     /// road or address typed as free text.
     #[command(
-        after_help = "Examples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n  careband lookup Hethersett\n  careband lookup \"Ollands Road, Reepham\"\n\nExit codes: 0 answered; 1 not found or outside coverage; 2 bad input or error."
+        after_help = "Examples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n  careband lookup Hethersett\n  careband lookup \"Ollands Road, Reepham\"\n  careband lookup \"12 Mill Road, Aylsham\" --config careband.toml   (with a [geocoder])\n\nExit codes: 0 answered; 1 not found or outside coverage; 2 bad input or error."
     )]
     Lookup {
         /// A postcode (any case and spacing; a district `NR1` or sector `NR1 1` gives a
@@ -77,6 +77,11 @@ enum Command {
         json: bool,
         #[command(flatten)]
         data: DataArgs,
+        /// TOML settings file as for `serve`; lookup reads only its [geocoder] table.
+        #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        geocoder: serve::GeocoderArgs,
     },
     /// List the loaded schemes with their layers, versions and rate periods.
     Schemes {
@@ -146,7 +151,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             date,
             json,
             data,
+            config,
+            geocoder,
         } => {
+            let file = match &config {
+                Some(path) => careband::config::ServeConfig::from_file(path)?.geocoder,
+                None => None,
+            };
+            let geocoder = serve::build_geocoder(geocoder.merge(file)?.as_ref())?;
             let q = match (easting, northing) {
                 (Some(easting), Some(northing)) => Query::Bng { easting, northing },
                 _ if query.is_empty() => {
@@ -158,8 +170,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let ds = data.load()?;
             let date = date.unwrap_or_else(today);
+            let mut result = lookup(&ds, &q, date);
+            if let (Some(g), Query::Text(text)) = (&geocoder, &q) {
+                g.set_coverage(&ds);
+                // One lookup: a single-threaded runtime for the one request (and its retries).
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .context("cannot start the runtime for the external geocoder")?;
+                result = rt.block_on(careband::geocoder::refine(&ds, g, text, result, date));
+            }
             let out = &mut std::io::stdout().lock();
-            match lookup(&ds, &q, date) {
+            match result {
                 Ok(answer) => {
                     let covered = match &answer {
                         Answer::Point(p) => p.resolution.covered,

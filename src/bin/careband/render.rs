@@ -97,6 +97,14 @@ fn point(out: &mut impl Write, p: &PointAnswer) -> io::Result<()> {
             p.query, r.point.lat, r.point.lon
         )?,
     }
+    if let Some(g) = &p.geocoded {
+        writeln!(out, "answered by {}: {}", p.source, g.address)?;
+        writeln!(out, "point: {}", g.precision_note)?;
+        writeln!(out, "attribution: {}", g.attribution)?;
+    }
+    for n in &p.notes {
+        writeln!(out, "note: {n}")?;
+    }
     writeln!(out, "date {}, dataset {}", r.date, r.dataset_version)?;
     if !r.covered {
         writeln!(out)?;

@@ -14,7 +14,8 @@ use anyhow::Context as _;
 use clap::Args;
 
 use careband::api::{self, AppState};
-use careband::config::ServeConfig;
+use careband::config::{GeocoderConfig, GeocoderKind, ServeConfig};
+use careband::geocoder::Geocoder;
 use careband::load::{DataSource, load};
 
 /// Flags of `careband serve`; each also reads a `CAREBAND_*` variable.
@@ -24,7 +25,7 @@ use careband::load::{DataSource, load};
 )]
 pub struct ServeArgs {
     /// TOML settings file (keys: listen, data_dir, cors_origins, log_level, log_queries,
-    /// admin_token, [limits]).
+    /// admin_token, [limits], [geocoder]).
     #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -73,6 +74,80 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     admin_token: Option<String>,
+    #[command(flatten)]
+    geocoder: GeocoderArgs,
+}
+
+/// Flags of the optional external geocoder, shared by `serve` and `lookup`; each also reads a
+/// `CAREBAND_GEOCODER*` variable and overrides the config file's `[geocoder]` table.
+#[derive(Args, Clone, Default)]
+pub struct GeocoderArgs {
+    /// External geocoder for addresses the offline gazetteer cannot settle: `nominatim` or
+    /// `os-places` (with --geocoder-url). Off unless set here or in the config file.
+    #[arg(long = "geocoder", env = "CAREBAND_GEOCODER", value_name = "KIND")]
+    kind: Option<GeocoderKind>,
+    /// Base URL of the external geocoder.
+    #[arg(long, env = "CAREBAND_GEOCODER_URL", value_name = "URL")]
+    geocoder_url: Option<String>,
+    /// Name of the environment variable that holds the geocoder's API key (the key itself is
+    /// never given as a flag).
+    #[arg(long, env = "CAREBAND_GEOCODER_KEY_ENV", value_name = "VAR")]
+    geocoder_key_env: Option<String>,
+    /// Time one geocoder request may take, milliseconds [default: 2000].
+    #[arg(long, env = "CAREBAND_GEOCODER_TIMEOUT_MS", value_name = "MS")]
+    geocoder_timeout_ms: Option<u64>,
+    /// Answer offline only, even if the config file sets up a geocoder.
+    #[arg(long, conflicts_with_all = ["kind", "geocoder_url"])]
+    no_geocoder: bool,
+}
+
+impl GeocoderArgs {
+    /// The file's `[geocoder]` table (if any) with these flags laid over it.
+    pub fn merge(self, file: Option<GeocoderConfig>) -> anyhow::Result<Option<GeocoderConfig>> {
+        if self.no_geocoder {
+            return Ok(None);
+        }
+        let mut g = match (file, self.kind, self.geocoder_url) {
+            (Some(mut g), kind, url) => {
+                if let Some(k) = kind {
+                    g.kind = k;
+                }
+                if let Some(u) = url {
+                    g.url = u;
+                }
+                g
+            }
+            (None, Some(kind), Some(url)) => GeocoderConfig::new(kind, url),
+            (None, Some(_), None) => anyhow::bail!("--geocoder needs --geocoder-url"),
+            (None, None, Some(_)) => anyhow::bail!("--geocoder-url needs --geocoder KIND"),
+            (None, None, None) => {
+                if self.geocoder_key_env.is_some() || self.geocoder_timeout_ms.is_some() {
+                    anyhow::bail!(
+                        "geocoder settings were given without --geocoder and --geocoder-url"
+                    );
+                }
+                return Ok(None);
+            }
+        };
+        if let Some(v) = self.geocoder_key_env {
+            g.key_env = Some(v);
+        }
+        if let Some(v) = self.geocoder_timeout_ms {
+            g.timeout_ms = v;
+        }
+        Ok(Some(g))
+    }
+}
+
+/// The geocoder the settings describe, if any.
+pub fn build_geocoder(config: Option<&GeocoderConfig>) -> anyhow::Result<Option<Arc<Geocoder>>> {
+    config
+        .map(|g| {
+            Geocoder::from_config(g)
+                .map(Arc::new)
+                .context("cannot set up the external geocoder")
+        })
+        .transpose()
 }
 
 impl ServeArgs {
@@ -106,6 +181,7 @@ impl ServeArgs {
         if self.admin_token.is_some() {
             c.admin_token = self.admin_token;
         }
+        c.geocoder = self.geocoder.merge(c.geocoder.take())?;
         Ok(c)
     }
 }
@@ -140,7 +216,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ms = started.elapsed().as_millis(),
         "dataset loaded"
     );
-    let state = AppState::new(Arc::new(dataset), source, config.clone());
+    let geocoder = build_geocoder(config.geocoder.as_ref())?;
+    if let Some(g) = &geocoder {
+        // The service, never the key or any query.
+        tracing::info!(
+            kind = g.kind().as_str(),
+            "external geocoder on for addresses the gazetteer cannot settle"
+        );
+    }
+    let state = AppState::with_geocoder(Arc::new(dataset), source, config.clone(), geocoder);
     actix_web::rt::System::new().block_on(serve(state, addr, &config))?;
     Ok(ExitCode::SUCCESS)
 }

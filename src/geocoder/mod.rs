@@ -1,0 +1,633 @@
+//! The optional external geocoder: address text -> a point, from a Nominatim-compatible or an
+//! OS Places-style service that a council configures. Off unless configured.
+//!
+//! Used only where it can change an answer ([`wants_geocoder`]): free text without a postcode
+//! that reads as an address (a house number or name and a road) and that the offline gazetteer
+//! cannot settle. Its point is then resolved by the same engine as every other point, and the
+//! answer says so (`source: "geocoder:<kind>"`, with the service's attribution).
+//!
+//! What makes it safe to depend on:
+//! 1. a timeout per request;
+//! 2. bounded retries with exponential backoff, only for failures that may pass (timeouts,
+//!    connection errors, 5xx, and 429 when its `Retry-After` is short), never for other 4xx or
+//!    an unreadable body;
+//! 3. a response cache of bounded size and age, keyed by the normalised text;
+//! 4. a circuit breaker that stops calling after repeated failures until a cooldown passes;
+//! 5. on any failure the offline answer is given, with a note naming what happened.
+//!
+//! Privacy: nothing here logs the query text, an address, a postcode or a coordinate, and no
+//! message quotes a URL (URLs carry the text and the key). The key lives in an [`ApiKey`],
+//! whose `Debug` hides it.
+//!
+//! The client is async (reqwest on tokio); the HTTP server awaits it on its workers, and the
+//! command line runs it on a small single-threaded runtime.
+
+pub mod breaker;
+pub mod cache;
+pub mod wire;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use geo::BoundingRect;
+
+use crate::config::{ApiKey, GeocoderConfig, GeocoderKind};
+use crate::coord::{Bng, LonLat};
+use crate::dataset::Dataset;
+use crate::lookup::{Answer, GeocodedFacts, LookupError, PointAnswer, Precision, bng_to_wgs84};
+use crate::resolve::resolve;
+
+pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
+pub use wire::{GeocodedPlace, Position, WireError};
+
+use breaker::Breaker;
+use cache::ResponseCache;
+
+/// First retry waits this long; each later one twice as long as the one before.
+pub const BACKOFF_BASE_MS: u64 = 100;
+
+/// Longest `Retry-After` honoured, milliseconds; a longer one ends the retries.
+pub const MAX_RETRY_AFTER_MS: u64 = 2000;
+
+/// Largest response body read, bytes (a few results are a few kilobytes).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Installs `ring` as the process's TLS crypto provider, if none is installed yet.
+///
+/// reqwest is built with rustls but without a provider of its own (its default, aws-lc-rs,
+/// compiles a C library with cmake), and building any `reqwest::Client` without one panics, even
+/// for plain http. [`Geocoder`] calls this itself; call it before building another client.
+pub fn install_tls_provider() {
+    // An error only means a provider is already installed, which is all that is needed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Why a geocoder lookup failed. Messages name what happened, never the text, URL or key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GeocodeError {
+    /// No answer within the timeout.
+    #[error("timeout after {after_ms} ms")]
+    Timeout {
+        /// The timeout, milliseconds.
+        after_ms: u64,
+    },
+    /// The service could not be reached.
+    #[error("cannot connect to the service")]
+    Connect,
+    /// The service answered with an error status.
+    #[error("the service answered HTTP {status}")]
+    Status {
+        /// The status code.
+        status: u16,
+    },
+    /// The answer could not be read.
+    #[error("unreadable answer: {0}")]
+    Garbage(#[from] WireError),
+    /// The answer was larger than [`MAX_BODY_BYTES`].
+    #[error("the answer is larger than {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    /// Another transport failure.
+    #[error("request failed: {0}")]
+    Transport(String),
+    /// The circuit breaker is open after repeated failures.
+    #[error("paused after repeated failures")]
+    BreakerOpen,
+}
+
+impl GeocodeError {
+    fn retryable(&self) -> bool {
+        match self {
+            Self::Timeout { .. } | Self::Connect | Self::Transport(_) => true,
+            Self::Status { status } => *status == 429 || *status >= 500,
+            Self::Garbage(_) | Self::TooLarge | Self::BreakerOpen => false,
+        }
+    }
+}
+
+/// Why a geocoder could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The settings were refused.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the geocoder's HTTP client: {0}")]
+    Client(String),
+}
+
+/// A geocoder's answer to one text.
+#[derive(Debug, Clone)]
+pub struct Geocoded {
+    /// Results, the service's best first (possibly none).
+    pub places: Arc<Vec<GeocodedPlace>>,
+    /// True when it came from the cache.
+    pub cached: bool,
+}
+
+/// A configured external geocoder, shared by all requests.
+pub struct Geocoder {
+    kind: GeocoderKind,
+    base: reqwest::Url,
+    key: Option<ApiKey>,
+    client: reqwest::Client,
+    timeout_ms: u64,
+    retries: u32,
+    cache: ResponseCache,
+    breaker: Breaker,
+    clock: Arc<dyn Clock>,
+    use_viewbox: bool,
+    bounded: bool,
+    viewbox: Mutex<Option<[f64; 4]>>,
+    attribution: Option<String>,
+    sent: AtomicU64,
+}
+
+impl std::fmt::Debug for Geocoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Geocoder")
+            .field("kind", &self.kind)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Geocoder {
+    /// A geocoder from checked settings: reads the key from the variable `key_env` names.
+    ///
+    /// # Errors
+    /// [`BuildError`] when the settings are refused (see [`GeocoderConfig::check`]) or the
+    /// HTTP client cannot be built.
+    pub fn from_config(config: &GeocoderConfig) -> Result<Self, BuildError> {
+        let key = config.check()?;
+        Self::with_clock(config, key, Arc::new(SystemClock))
+    }
+
+    /// A geocoder with the given key and clock (tests move a [`ManualClock`]).
+    ///
+    /// # Errors
+    /// [`BuildError::Client`] when the HTTP client cannot be built, [`BuildError::Config`]
+    /// for a bad URL.
+    pub fn with_clock(
+        config: &GeocoderConfig,
+        key: Option<ApiKey>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BuildError> {
+        let mut base =
+            reqwest::Url::parse(&config.url).map_err(|_| crate::config::ConfigError::Invalid {
+                field: "geocoder.url",
+                message: format!("{:?} is not a URL", config.url),
+            })?;
+        if !base.path().ends_with('/') {
+            // So that joining `search` keeps the last path segment of the base.
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        install_tls_provider();
+        let timeout = Duration::from_millis(config.timeout_ms);
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(
+                config
+                    .user_agent
+                    .clone()
+                    .unwrap_or_else(|| format!("careband/{}", env!("CARGO_PKG_VERSION"))),
+            )
+            .build()
+            .map_err(|e| BuildError::Client(e.without_url().to_string()))?;
+        Ok(Self {
+            kind: config.kind,
+            base,
+            key,
+            client,
+            timeout_ms: config.timeout_ms,
+            retries: config.retries,
+            cache: ResponseCache::new(
+                config.cache_entries,
+                Duration::from_secs(config.cache_ttl_s),
+            ),
+            breaker: Breaker::new(
+                config.failure_threshold,
+                Duration::from_secs(config.cooldown_s),
+            ),
+            clock,
+            use_viewbox: config.viewbox,
+            bounded: config.bounded,
+            viewbox: Mutex::new(None),
+            attribution: config.attribution.clone(),
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    /// The wire format.
+    #[must_use]
+    pub fn kind(&self) -> GeocoderKind {
+        self.kind
+    }
+
+    /// The `source` of its answers: `geocoder:<kind>`.
+    #[must_use]
+    pub fn source(&self) -> String {
+        format!("geocoder:{}", self.kind.as_str())
+    }
+
+    /// HTTP requests sent so far (retries included; cache hits send none).
+    #[must_use]
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The circuit breaker's state now.
+    #[must_use]
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state(self.clock.now())
+    }
+
+    /// Sets the area Nominatim is asked to prefer from the dataset's schemes (call again after
+    /// a reload).
+    pub fn set_coverage(&self, ds: &Dataset) {
+        *self.viewbox.lock().unwrap_or_else(PoisonError::into_inner) = coverage_box(ds);
+    }
+
+    /// Geocodes `text`: from the cache, else from the service (with retries), unless the
+    /// breaker is open.
+    ///
+    /// # Errors
+    /// [`GeocodeError`] naming what failed.
+    pub async fn geocode(&self, text: &str) -> Result<Geocoded, GeocodeError> {
+        let key = cache::key(text);
+        if let Some(places) = self.cache.get(&key, self.clock.now()) {
+            return Ok(Geocoded {
+                places,
+                cached: true,
+            });
+        }
+        if !self.breaker.allow(self.clock.now()) {
+            return Err(GeocodeError::BreakerOpen);
+        }
+        match self.fetch(text).await {
+            Ok(places) => {
+                self.breaker.success();
+                let places = Arc::new(places);
+                self.cache.put(key, Arc::clone(&places), self.clock.now());
+                Ok(Geocoded {
+                    places,
+                    cached: false,
+                })
+            }
+            Err(e) => {
+                self.breaker.failure(self.clock.now());
+                tracing::warn!(kind = self.kind.as_str(), error = %e, "external geocoder failed");
+                Err(e)
+            }
+        }
+    }
+
+    fn url(&self, text: &str) -> Result<reqwest::Url, GeocodeError> {
+        let viewbox = if self.use_viewbox {
+            *self.viewbox.lock().unwrap_or_else(PoisonError::into_inner)
+        } else {
+            None
+        };
+        let (path, params) = wire::request_params(self.kind, text, viewbox, self.bounded);
+        let mut url = self
+            .base
+            .join(path)
+            .map_err(|_| GeocodeError::Transport("cannot form the request URL".into()))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.extend_pairs(params);
+            if let Some(k) = &self.key {
+                q.append_pair("key", k.expose());
+            }
+        }
+        Ok(url)
+    }
+
+    async fn fetch(&self, text: &str) -> Result<Vec<GeocodedPlace>, GeocodeError> {
+        let url = self.url(text)?;
+        let mut attempt = 0;
+        loop {
+            let (result, retry_after) = self.once(url.clone()).await;
+            let e = match result {
+                Ok(places) => return Ok(places),
+                Err(e) => e,
+            };
+            if attempt >= self.retries || !e.retryable() {
+                return Err(e);
+            }
+            let backoff = BACKOFF_BASE_MS.saturating_mul(1 << attempt.min(10));
+            let wait_ms = match retry_after {
+                Some(ms) if ms > MAX_RETRY_AFTER_MS => return Err(e),
+                Some(ms) => ms.max(backoff),
+                None => backoff,
+            };
+            tracing::debug!(kind = self.kind.as_str(), error = %e, attempt, wait_ms, "retrying the external geocoder");
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            attempt += 1;
+        }
+    }
+
+    /// One request: the parsed answer, or the error and any `Retry-After` in milliseconds.
+    async fn once(
+        &self,
+        url: reqwest::Url,
+    ) -> (Result<Vec<GeocodedPlace>, GeocodeError>, Option<u64>) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let sent = self
+            .client
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT_LANGUAGE, "en-GB")
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => return (Err(self.transport(&e)), None),
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| s.saturating_mul(1000));
+            return (
+                Err(GeocodeError::Status {
+                    status: status.as_u16(),
+                }),
+                retry_after,
+            );
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return (Err(GeocodeError::TooLarge), None);
+        }
+        let body = match response.bytes().await {
+            Ok(b) => b,
+            Err(e) => return (Err(self.transport(&e)), None),
+        };
+        if body.len() > MAX_BODY_BYTES {
+            return (Err(GeocodeError::TooLarge), None);
+        }
+        (wire::parse(self.kind, &body).map_err(Into::into), None)
+    }
+
+    /// A reqwest error as a [`GeocodeError`], without its URL.
+    fn transport(&self, e: &reqwest::Error) -> GeocodeError {
+        if e.is_timeout() {
+            GeocodeError::Timeout {
+                after_ms: self.timeout_ms,
+            }
+        } else if e.is_connect() {
+            GeocodeError::Connect
+        } else {
+            // Only the kind of failure: the URL (text and key) is not part of the message.
+            GeocodeError::Transport(if e.is_body() || e.is_decode() {
+                "the answer was cut off".into()
+            } else {
+                "the request could not be completed".into()
+            })
+        }
+    }
+
+    fn attribution(&self, place: &GeocodedPlace) -> String {
+        self.attribution
+            .clone()
+            .or_else(|| place.licence.clone())
+            .unwrap_or_else(|| match self.kind {
+                GeocoderKind::Nominatim => {
+                    "Data © OpenStreetMap contributors, ODbL 1.0 (https://osm.org/copyright), via the configured Nominatim-compatible service".into()
+                }
+                GeocoderKind::OsPlaces => {
+                    "Contains OS data © Crown copyright and database rights, via the configured OS Places service under its licence".into()
+                }
+            })
+    }
+}
+
+/// The bounding box `[min_lon, min_lat, max_lon, max_lat]` of every loaded scheme's coverage
+/// area, or `None` when no scheme is loaded.
+#[must_use]
+pub fn coverage_box(ds: &Dataset) -> Option<[f64; 4]> {
+    let mut out: Option<[f64; 4]> = None;
+    for s in &ds.schemes {
+        let c = &s.scheme.coverage;
+        let Some(layer) = s.layer(&c.layer) else {
+            continue;
+        };
+        for (shape, f) in layer.index.iter() {
+            if !c.features.is_empty() && !c.features.iter().any(|x| f.id == *x) {
+                continue;
+            }
+            let Some(r) = shape.bounding_rect() else {
+                continue;
+            };
+            let b = [r.min().x, r.min().y, r.max().x, r.max().y];
+            out = Some(match out {
+                None => b,
+                Some(o) => [
+                    o[0].min(b[0]),
+                    o[1].min(b[1]),
+                    o[2].max(b[2]),
+                    o[3].max(b[3]),
+                ],
+            });
+        }
+    }
+    out
+}
+
+/// Road-type words: with a house number or name they make text read as an address.
+const ROAD_WORDS: &[&str] = &[
+    "road", "rd", "street", "st", "lane", "ln", "la", "avenue", "ave", "av", "close", "cl",
+    "drive", "dr", "way", "crescent", "cres", "court", "ct", "place", "pl", "gardens", "gdns",
+    "terrace", "ter", "square", "sq", "grove", "gr", "hill", "row", "walk", "mews", "green",
+    "yard", "parade", "loke", "chase", "rise", "view", "gate", "end", "common", "hollow",
+];
+
+/// Whether plain text reads as an address: a house number (`12`, `12a`, `flat 3`) followed,
+/// later in the text, by a road-type word.
+#[must_use]
+pub fn looks_like_address(text: &str) -> bool {
+    let plain = crate::places::plain(text);
+    let words: Vec<&str> = plain.split(' ').filter(|w| !w.is_empty()).collect();
+    let number = words.iter().position(|w| {
+        w.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && w.chars().filter(char::is_ascii_alphabetic).count() <= 1
+    });
+    number.is_some_and(|i| words[i + 1..].iter().any(|w| ROAD_WORDS.contains(w)))
+}
+
+/// Whether the external geocoder should be asked about `text`, given the offline answer.
+///
+/// The rule: the text reads as an address (a house number or name and a road), has no full
+/// postcode (a postcode is always answered offline), and the offline gazetteer could not
+/// settle it: it found nothing, or several equal candidates, or only a place or neighbourhood
+/// point, or a road whose postcodes span more than one answer. A road that lies wholly in one
+/// band is settled offline, so its houses are never sent out.
+#[must_use]
+pub fn wants_geocoder(text: &str, offline: &Result<Answer, LookupError>) -> bool {
+    match offline {
+        Ok(Answer::Places(p)) => {
+            let address = p.understood.postcode.is_none()
+                && ((p.understood.house.is_some() && p.understood.road.is_some())
+                    || looks_like_address(text));
+            let settled = p.clear
+                && p.candidates.first().is_some_and(|c| {
+                    c.precision.fineness() >= Precision::RoadPoint.fineness()
+                        && !c.extent.spans_more_than_one
+                });
+            address && !settled
+        }
+        Err(LookupError::NoPlace { .. }) => looks_like_address(text),
+        _ => false,
+    }
+}
+
+/// Adds a note to an offline answer (or to its "no place" error).
+fn with_note(offline: Result<Answer, LookupError>, note: String) -> Result<Answer, LookupError> {
+    match offline {
+        Ok(Answer::Places(mut p)) => {
+            p.notes.push(note);
+            Ok(Answer::Places(p))
+        }
+        Err(LookupError::NoPlace {
+            text,
+            suggestions,
+            mut notes,
+        }) => {
+            notes.push(note);
+            Err(LookupError::NoPlace {
+                text,
+                suggestions,
+                notes,
+            })
+        }
+        other => other,
+    }
+}
+
+fn precision_note(p: Precision) -> &'static str {
+    match p {
+        Precision::AddressPoint => "the address's own point, from the external geocoder",
+        Precision::RoadPoint => {
+            "a point on the road from the external geocoder; a house elsewhere on the road may be in another band"
+        }
+        _ => "a place's point from the external geocoder, not the address itself",
+    }
+}
+
+/// The answer to free text with the external geocoder's help: the offline answer unless
+/// [`wants_geocoder`] says to ask, then the geocoder's first result resolved like any other
+/// point (outside coverage included), or, when the geocoder fails, finds nothing or places
+/// the text no better than the gazetteer, the offline answer with a note saying so.
+///
+/// # Errors
+/// The offline answer's error, with a note when the geocoder was asked.
+pub async fn refine(
+    ds: &Dataset,
+    geocoder: &Geocoder,
+    text: &str,
+    offline: Result<Answer, LookupError>,
+    date: NaiveDate,
+) -> Result<Answer, LookupError> {
+    if !wants_geocoder(text, &offline) {
+        return offline;
+    }
+    let kind = geocoder.kind.as_str();
+    let found = match geocoder.geocode(text).await {
+        Ok(g) => g,
+        Err(e) => {
+            return with_note(
+                offline,
+                format!("external geocoder unavailable ({e}): answered from the offline gazetteer"),
+            );
+        }
+    };
+    let Some(best) = found.places.first() else {
+        return with_note(
+            offline,
+            format!(
+                "the external geocoder ({kind}) found no match: answered from the offline gazetteer"
+            ),
+        );
+    };
+    // What the geocoder must beat: a clear candidate's precision; among several candidates, a
+    // town's or neighbourhood's point is no better than the list, so it needs a road or better.
+    let offline_best = match &offline {
+        Ok(Answer::Places(p)) if p.clear => p.candidates.first().map(|c| c.precision),
+        Ok(Answer::Places(_)) => Some(Precision::NeighbourhoodPoint),
+        _ => None,
+    };
+    if let Some(o) = offline_best
+        && best.precision.fineness() <= o.fineness()
+    {
+        return with_note(
+            offline,
+            format!(
+                "the external geocoder ({kind}) placed the text no more precisely: answered from the offline gazetteer"
+            ),
+        );
+    }
+    let at = match best.position {
+        Position::LonLat { lon, lat } => LonLat::new(lon, lat).ok(),
+        Position::Bng { easting, northing } => Bng::new(easting, northing)
+            .ok()
+            .and_then(|b| bng_to_wgs84(b).ok())
+            .and_then(|(lon, lat)| LonLat::new(lon, lat).ok()),
+    };
+    let Some(at) = at else {
+        return with_note(
+            offline,
+            "external geocoder unavailable (its point is not a valid position): answered from the offline gazetteer".to_string(),
+        );
+    };
+    let mut notes = Vec::new();
+    if found.places.len() > 1 {
+        notes.push(format!(
+            "the external geocoder returned {} results; its first is used",
+            found.places.len()
+        ));
+    }
+    if found.cached {
+        notes.push("the external geocoder's answer was taken from the cache".into());
+    }
+    Ok(Answer::Point(PointAnswer {
+        query: text.trim().to_string(),
+        postcode: None,
+        source: geocoder.source(),
+        precision: best.precision,
+        geocoded: Some(GeocodedFacts {
+            provider: kind.to_string(),
+            address: best.address.clone(),
+            postcode: best.postcode.clone(),
+            score: best.score,
+            precision_note: precision_note(best.precision).into(),
+            results: found.places.len(),
+            attribution: geocoder.attribution(best),
+        }),
+        notes,
+        resolution: resolve(ds, at, date),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_house_number_and_a_road_word_read_as_an_address() {
+        assert!(looks_like_address("12 Mill Road, Aylsham"));
+        assert!(looks_like_address("Flat 3, 12a Blickling Loke"));
+        assert!(!looks_like_address("Mill Road, Aylsham"));
+        assert!(!looks_like_address("Aylsham 12"));
+    }
+}
