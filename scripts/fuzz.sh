@@ -12,13 +12,13 @@
 #    on every check, and off, with the reason, the few an operation cannot meet by design).
 # 4. Fails if schemathesis found anything, if the server died, or if it logged a panic.
 #
-# Environment: FUZZ_EXAMPLES (test cases per operation and phase, default 200: about two
-# minutes on two cores), FUZZ_SEED, FUZZ_VENV (the virtualenv), FUZZ_REPORT_DIR (JUnit and
+# Environment: FUZZ_EXAMPLES (test cases per operation and phase, default 400: about two and a
+# half minutes on two cores), FUZZ_SEED, FUZZ_VENV (the virtualenv), FUZZ_REPORT_DIR (JUnit and
 # NDJSON reports and the server log; default: fuzz/ in cargo's target directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-examples="${FUZZ_EXAMPLES:-200}"
+examples="${FUZZ_EXAMPLES:-400}"
 seed="${FUZZ_SEED:-4}"
 venv="${FUZZ_VENV:-$HOME/.cache/careband/venv}"
 requirements=scripts/fuzz-requirements.txt
