@@ -1018,6 +1018,150 @@ async fn a_star_allows_any_origin() {
     );
 }
 
+#[actix_web::test]
+async fn a_refused_preflight_is_an_error_in_the_api_shape() {
+    // The CORS middleware used to answer these in plain text.
+    let config = ServeConfig {
+        cors_origins: vec!["https://council.example".into()],
+        ..ServeConfig::default()
+    };
+    let app = app!(config);
+    for (origin, method) in [
+        ("https://elsewhere.example", "GET"),
+        ("https://council.example", "DELETE"),
+    ] {
+        let r = send(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::OPTIONS)
+                .uri("/v1/lookup")
+                .insert_header(("origin", origin))
+                .insert_header(("access-control-request-method", method))
+                .to_request(),
+        )
+        .await;
+        let e = r.error(StatusCode::BAD_REQUEST, "request_refused");
+        assert!(
+            e["message"].as_str().unwrap().contains("cross-origin"),
+            "{origin} {method}: {e}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edge inputs: whatever a client sends, the answer is never a 5xx and errors keep their shape
+
+#[actix_web::test]
+async fn edge_inputs_are_refused_in_the_error_shape_never_a_500() {
+    let app = app!();
+    let mut uris: Vec<String> = Vec::new();
+    for v in [
+        "NaN", "inf", "-inf", "1e309", "-1e309", "1e308", "0x10", "%00", "",
+    ] {
+        uris.push(format!("/v1/lookup?lat={v}&lon=1.3"));
+        uris.push(format!("/v1/lookup?easting={v}&northing=300000"));
+    }
+    for d in [
+        "0000-01-01",
+        "9999-12-31",
+        "2019-02-30",
+        "+10000-01-01",
+        "262143-12-31",
+        "-0001-01-01",
+        "%FF",
+    ] {
+        uris.push(format!("/v1/lookup?postcode=NR1%201AA&date={d}"));
+        uris.push(format!("/v1/lookup?lat=52.63&lon=1.3&date={d}"));
+        uris.push(format!("/v1/schemes/norfolk/bands.geojson?date={d}"));
+    }
+    for t in [
+        "%FF",
+        "%C3%28",
+        "%",
+        "%G0",
+        "%E2%82",
+        "a%00b",
+        "%2F",
+        "..",
+        "NR1%2F1AA",
+        "%2e%2e",
+    ] {
+        uris.push(format!("/v1/postcodes/{t}"));
+        uris.push(format!("/v1/schemes/{t}"));
+        uris.push(format!("/v1/schemes/norfolk/layers/{t}.geojson"));
+        uris.push(format!("/static/{t}"));
+        uris.push(format!("/v1/lookup?postcode={t}"));
+        uris.push(format!("/v1/lookup?q={t}"));
+        uris.push(format!("/v1/places?q={t}"));
+        uris.push(format!("/v1/places?q=a&limit={t}"));
+        uris.push(format!("/v1/lookup?{t}"));
+    }
+    uris.extend(
+        [
+            "/v1/lookup?",
+            "/v1/lookup?&&&",
+            "/v1/lookup?=x",
+            "/v1/lookup?q",
+            "/v1/places?q=a&limit=99999999999999999999999",
+            "/v1/places?q=a&limit=-1",
+            "/v1/schemes/norfolk/layers/.geojson",
+            "/v1/schemes/norfolk/layers/a.b.geojson",
+            "/v1/schemes//bands.geojson",
+            "/v1/postcodes/",
+            "/static/",
+            "/static/../Cargo.toml",
+        ]
+        .map(str::to_string),
+    );
+    uris.push(format!("/v1/places?q={}", "%C3%A9".repeat(300)));
+    uris.push(format!("/v1/lookup?postcode={}", "N".repeat(400)));
+    for uri in &uris {
+        let r = send(&app, test::TestRequest::get().uri(uri).to_request()).await;
+        assert!(r.status.as_u16() < 500, "{uri}: {} {}", r.status, r.text());
+        if r.status.is_client_error() {
+            assert!(r.json()["error"]["code"].is_string(), "{uri}: {}", r.text());
+        }
+    }
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies: Vec<Vec<u8>> = [
+        "",
+        "null",
+        "{}",
+        "[null]",
+        "[[]]",
+        "[{}]",
+        "[{\"lat\": 1e309, \"lon\": 1}]",
+        "[{\"lat\": NaN, \"lon\": 1}]",
+        "[{\"lat\": 1e308, \"lon\": 1e308}]",
+        "[{\"easting\": 1e300, \"northing\": -1e300}]",
+        "[{\"postcode\": 5}]",
+        "[{\"date\": \"+99999-01-01\", \"q\": \"Norwich\"}]",
+        "[{\"date\": \"0000-01-01\", \"postcode\": \"NR1 1AA\"}]",
+        "[{\"q\": \"\\ud800\"}]",
+        "[{\"postcode\": \"NR1 1AA\"}] trailing",
+    ]
+    .iter()
+    .map(|b| b.as_bytes().to_vec())
+    .chain([nested.into_bytes(), b"[\xff\xfe]".to_vec()])
+    .collect();
+    for body in bodies {
+        let r = send(
+            &app,
+            test::TestRequest::post()
+                .uri("/v1/lookup")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(body.clone())
+                .to_request(),
+        )
+        .await;
+        let shown = String::from_utf8_lossy(&body);
+        assert!(r.status.as_u16() < 500, "{shown:.80}: {}", r.text());
+        if r.status.is_client_error() {
+            assert!(r.json()["error"]["code"].is_string(), "{shown:.80}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // OpenAPI
 
@@ -1086,6 +1230,92 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
         "BulkResponse",
     ] {
         assert!(schemas.contains_key(name), "missing schema {name}");
+    }
+}
+
+/// The parameter `name` (in `location`) of `method path` in the OpenAPI document.
+fn documented_param<'a>(doc: &'a Value, method: &str, path: &str, name: &str) -> &'a Value {
+    doc["paths"][path][method]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} documents no parameter {name}"))
+}
+
+#[actix_web::test]
+async fn the_openapi_document_states_the_constraints_the_handlers_enforce() {
+    // A client following the document used to be refused with 400s it could not foresee
+    // (found by schemathesis): `q` of /v1/places was optional, `limit` unbounded, any string
+    // a postcode and any text a delimiter.
+    let doc = get("/openapi.json").await.json();
+    let q = documented_param(&doc, "get", "/v1/places", "q");
+    assert_eq!(q["required"], true);
+    assert_eq!(q["schema"]["maxLength"], 100);
+    get("/v1/places")
+        .await
+        .error(StatusCode::BAD_REQUEST, "missing_parameter");
+    let at_most = format!("/v1/places?q={}", "a".repeat(100));
+    assert_eq!(get(&at_most).await.status, StatusCode::OK);
+    get(&format!("/v1/places?q={}", "a".repeat(101)))
+        .await
+        .error(StatusCode::BAD_REQUEST, "too_long");
+
+    let limit = &documented_param(&doc, "get", "/v1/places", "limit")["schema"];
+    assert_eq!(
+        (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+        (Some(1), Some(20))
+    );
+    for n in [1, 20] {
+        let r = get(&format!("/v1/places?q=norw&limit={n}")).await;
+        assert_eq!(r.status, StatusCode::OK, "limit={n}");
+    }
+    for n in [0, 21] {
+        get(&format!("/v1/places?q=norw&limit={n}"))
+            .await
+            .error(StatusCode::BAD_REQUEST, "bad_limit");
+    }
+
+    let pc = documented_param(&doc, "get", "/v1/postcodes/{postcode}", "postcode");
+    let pattern = pc["schema"]["pattern"].as_str().unwrap();
+    assert!(
+        pattern.starts_with('^') && pattern.ends_with('$'),
+        "{pattern}"
+    );
+    get("/v1/postcodes/0")
+        .await
+        .error(StatusCode::BAD_REQUEST, "bad_postcode");
+
+    let delimiter = documented_param(&doc, "post", "/v1/batch", "delimiter");
+    assert!(delimiter["schema"]["pattern"].is_string(), "{delimiter}");
+    let column = documented_param(&doc, "post", "/v1/batch", "postcode_col");
+    assert_eq!(column["schema"]["minLength"], 1);
+
+    // Every operation with query parameters documents the 414 the middleware answers.
+    for (method, path) in [
+        ("get", "/v1/lookup"),
+        ("get", "/v1/places"),
+        ("post", "/v1/batch"),
+        ("get", "/v1/schemes/{id}/bands.geojson"),
+    ] {
+        assert!(
+            doc["paths"][path][method]["responses"]["414"].is_object(),
+            "{method} {path} does not document 414"
+        );
+    }
+
+    // The page's files are documented with the types they are served with.
+    let content = &doc["paths"]["/static/{file}"]["get"]["responses"]["200"]["content"];
+    for (file, media) in [("app.js", "text/javascript"), ("app.css", "text/css")] {
+        assert!(content[media].is_object(), "{content}");
+        let r = get(&format!("/static/{file}")).await;
+        let served = r
+            .headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(served.starts_with(media), "{file}: {served}");
     }
 }
 

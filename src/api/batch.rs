@@ -63,18 +63,25 @@ pub struct BatchParams {
     #[param(value_type = Option<String>, format = Date)]
     date: Option<String>,
     /// Column holding the postcode (default: found by header name).
+    #[param(min_length = 1)]
     postcode_col: Option<String>,
     /// Column holding the WGS84 latitude (with `lon_col`).
+    #[param(min_length = 1)]
     lat_col: Option<String>,
     /// Column holding the WGS84 longitude (with `lat_col`).
+    #[param(min_length = 1)]
     lon_col: Option<String>,
     /// Column holding the BNG easting (with `northing_col`).
+    #[param(min_length = 1)]
     easting_col: Option<String>,
     /// Column holding the BNG northing (with `easting_col`).
+    #[param(min_length = 1)]
     northing_col: Option<String>,
     /// Address column searched for a full postcode; repeat the parameter for several.
     address_col: Option<Vec<String>>,
-    /// CSV delimiter: one character, or `tab`; default sniffed from the header line.
+    /// CSV delimiter: one ASCII character other than `"`, or `tab`; default sniffed from the
+    /// header line.
+    #[param(pattern = r#"^(tab|\\t|[\x00-\x21\x23-\x7f])$"#)]
     delimiter: Option<String>,
     /// `true`: write for Excel (a UTF-8 byte order mark and CRLF line ends).
     excel: Option<bool>,
@@ -232,6 +239,7 @@ fn scan_error(e: BatchError) -> ApiError {
         (status = 200, description = "The rows with their answers, streamed; the `Careband-Rows` header says how many", content_type = "text/csv", body = String),
         (status = 400, description = "Broken CSV (the error names the line), no lookup column, or a bad parameter", body = ErrorBody),
         (status = 413, description = "Over 100,000 rows or 33,554,432 bytes; `limit` says the cap", body = ErrorBody),
+        (status = 414, description = "Query string too long", body = ErrorBody),
         (status = 415, description = "Not sent as text/csv, or the body is a workbook or UTF-16 text", body = ErrorBody),
     )
 )]

@@ -161,7 +161,18 @@ pub(crate) async fn observe(
         ServiceResponse::new(http_req, e.error_response()).map_into_right_body()
     } else {
         match next.call(req).await {
-            Ok(res) => res.map_into_left_body(),
+            Ok(res) => match cors_refusal(&res) {
+                // A preflight CORS refused (origin, method or header not allowed) is answered
+                // by the CORS middleware in plain text: give it the API's error shape.
+                Some(api) => {
+                    let status = res.status();
+                    let mut refused = api.error_response();
+                    *refused.status_mut() = status;
+                    let (http_req, _) = res.into_parts();
+                    ServiceResponse::new(http_req, refused).map_into_right_body()
+                }
+                None => res.map_into_left_body(),
+            },
             Err(e) => {
                 // An error a middleware (CORS) raised instead of answering: give it the API's
                 // error shape, keeping its status.
@@ -196,6 +207,19 @@ pub(crate) async fn observe(
         query,
     );
     Ok(res)
+}
+
+/// The API error for a response the CORS middleware made to refuse a preflight request.
+fn cors_refusal<B>(res: &ServiceResponse<B>) -> Option<ApiError> {
+    let refused = res
+        .response()
+        .error()?
+        .as_error::<actix_cors::CorsError>()?;
+    Some(ApiError::bad(
+        "request_refused",
+        None,
+        format!("this cross-origin request is not allowed: {refused}"),
+    ))
 }
 
 fn log_request(

@@ -111,9 +111,12 @@ const ASSET_CACHE: &str = "public, max-age=86400";
     get,
     path = "/static/{file}",
     tag = "page",
-    params(("file" = String, Path, description = "`app.js`, `app.css`, `vendor/leaflet.js` or `vendor/leaflet.css`")),
+    params(("file" = String, Path, description = "`app.js`, `app.css`, `vendor/leaflet.js` or `vendor/leaflet.css`", example = "app.js")),
     responses(
-        (status = 200, description = "The file", body = String),
+        (status = 200, description = "The file", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+        )),
         (status = 404, description = "No such file, or no map library in this build", body = super::error::ErrorBody),
     )
 )]

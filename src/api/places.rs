@@ -23,10 +23,12 @@ pub const MAX_Q_CHARS: usize = 100;
 pub struct PlacesParams {
     /// What has been typed so far: the start of a place or road name, optionally followed by
     /// `, ` and the start of a locality (`church la, reep`). Any case and punctuation;
-    /// abbreviations such as `Rd`, `St` and `Ln` are understood.
+    /// abbreviations such as `Rd`, `St` and `Ln` are understood. Required (it may be empty,
+    /// which gives no suggestions); at most 100 characters.
+    #[param(required = true, value_type = String, max_length = 100)]
     pub q: Option<String>,
     /// Most suggestions to return, 1 to 20 (default 10).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 20)]
     pub limit: Option<String>,
 }
 
@@ -57,6 +59,7 @@ pub struct PlacesResponse {
     responses(
         (status = 200, description = "Ranked suggestions (possibly none)", body = PlacesResponse),
         (status = 400, description = "Missing `q`, `q` too long, or a bad `limit`", body = ErrorBody),
+        (status = 414, description = "Query string too long", body = ErrorBody),
     )
 )]
 pub async fn get_places(

@@ -41,11 +41,14 @@ pub struct SchemeArea {
 ///
 /// Position, live or terminated status, Code-Point quality, GSS county/district/ward codes and
 /// the scheme polygons (counties, CCGs, zones) it lies in.
+// The documented pattern is an outward code (A9, A99, AA9, AA99, A9A, AA9A), optional spaces and
+// an inward code (a digit and two of the letters Royal Mail uses there), or GIR 0AA, any case:
+// stricter than `postcode::parse`, which also reads odd spacing such as `N R1 1AA`.
 #[utoipa::path(
     get,
     path = "/v1/postcodes/{postcode}",
     tag = "postcodes",
-    params(("postcode" = String, Path, description = "A full postcode, any case and spacing (`NR1 1AA`, `nr11aa`)")),
+    params(("postcode" = String, Path, description = "A full postcode, any case, with or without its space (`NR1 1AA`, `nr11aa`)", pattern = "^ *([A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2}|[Gg][Ii][Rr] *0[Aa][Aa]) *$", example = "NR1 1AA")),
     responses(
         (status = 200, description = "The postcode's facts", body = PostcodeResponse),
         (status = 400, description = "Not a full postcode", body = ErrorBody),
