@@ -52,8 +52,9 @@ impl Borrow<str> for Text {
 }
 
 impl fmt::Display for Text {
+    /// Honours width, fill and alignment (`{:<14}`), like `str`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -148,6 +149,7 @@ mod tests {
         assert!(t == "Band 1");
         assert_eq!(t.len(), 6);
         assert_eq!(format!("{t} / {t:?}"), "Band 1 / \"Band 1\"");
+        assert_eq!(format!("[{t:<8}]"), "[Band 1  ]");
     }
 
     #[test]
