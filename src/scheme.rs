@@ -514,8 +514,8 @@ impl Banding {
     ///
     /// ```
     /// # use careband::scheme::{Banding, OnThreshold};
-    /// # let b = Banding { centres_file: String::new(), centre_scopes: vec![], centre_rule: String::new(),
-    /// #   region_layer: String::new(), region_features: vec![], region_name: String::new(),
+    /// # let b = Banding { centres_file: String::new(), centre_scopes: vec![], centre_rule: "".into(),
+    /// #   region_layer: String::new(), region_features: vec![], region_name: "".into(),
     /// #   thresholds_miles: vec![3.0, 6.0], band_names: vec![], on_threshold: OnThreshold::LowerBand,
     /// #   near_threshold_m: 0.0 };
     /// assert_eq!(b.band_index(4828.032), 0); // exactly 3 miles: still Band 1
