@@ -1,7 +1,9 @@
--- wrk script: GET /v1/lookup?postcode= cycling through real postcodes, one per line in the
--- file given as the first script argument (scripts/loadtest.sh writes it from
--- geodata/postcodes/postcodes.csv). Each thread starts at a different place in the list.
--- Prints requests/s and latency percentiles (p50, p99) at the end.
+-- wrk script: GET <path><query> cycling through real queries, one per line in the file given
+-- as the first script argument; the second argument is the path and parameter to put before
+-- each query (default "/v1/lookup?postcode="). scripts/loadtest.sh writes the file from
+-- geodata/postcodes/postcodes.csv (postcodes) or geodata/places/gazetteer.csv (autocomplete
+-- keystrokes). Each thread starts at a different place in the list. Prints requests/s and
+-- latency percentiles (p50, p99) at the end.
 
 local threads = {}
 local next_id = 0
@@ -12,26 +14,35 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local postcodes = {}
+local queries = {}
+local prefix = "/v1/lookup?postcode="
 local i = 0
+
+-- Percent-encode everything but unreserved characters (RFC 3986).
+local function encode(text)
+  return (text:gsub("[^%w%-%._~]", function(c)
+    return string.format("%%%02X", string.byte(c))
+  end))
+end
 
 function init(args)
   local path = args[1] or "postcodes.txt"
+  prefix = args[2] or prefix
   for line in io.lines(path) do
     if line ~= "" then
-      postcodes[#postcodes + 1] = (line:gsub(" ", "%%20"))
+      queries[#queries + 1] = encode(line)
     end
   end
-  if #postcodes == 0 then
-    error("no postcodes in " .. path)
+  if #queries == 0 then
+    error("no queries in " .. path)
   end
-  -- Spread the threads over the list so they do not ask the same postcodes in step.
-  i = math.floor(#postcodes * id / 16) % #postcodes
+  -- Spread the threads over the list so they do not ask the same queries in step.
+  i = math.floor(#queries * id / 16) % #queries
 end
 
 function request()
-  i = i % #postcodes + 1
-  return wrk.format("GET", "/v1/lookup?postcode=" .. postcodes[i])
+  i = i % #queries + 1
+  return wrk.format("GET", prefix .. queries[i])
 end
 
 function done(summary, latency, requests)

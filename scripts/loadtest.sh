@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Load test of GET /v1/lookup?postcode= with wrk, cycling through real live postcodes taken
-# from geodata/postcodes/postcodes.csv. Reports requests/s and p99 latency.
+# Load test with wrk. Two endpoints (ENDPOINT=lookup, the default, or ENDPOINT=places):
+#   lookup  GET /v1/lookup?postcode= cycling through real live postcodes taken from
+#           geodata/postcodes/postcodes.csv;
+#   places  GET /v1/places?q= (autocomplete) cycling through every prefix of every 53rd name
+#           of geodata/places/gazetteer.csv, typed letter by letter, as a search box sends them.
+# Reports requests/s and p50 / p99 latency.
 #
 # By default it builds the release binary, starts `careband serve` on a free local port, runs
 # wrk against it and stops it. Settings (environment):
 #   URL=http://host:port  test a server that is already running instead of starting one
 #   DURATION=30s THREADS=2 CONNECTIONS=64   wrk's -d, -t and -c
-#   POSTCODES=20000       how many postcodes to cycle through
-#   MATCH=^NR             only postcodes matching this awk regex (default: all)
+#   POSTCODES=20000       lookup: how many postcodes to cycle through
+#   MATCH=^NR             lookup: only postcodes matching this awk regex (default: all)
+#   STRIDE=53             places: take every STRIDE-th gazetteer name
 #   PORT=18080            port of the server this script starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +24,8 @@ threads="${THREADS:-2}"
 connections="${CONNECTIONS:-64}"
 count="${POSTCODES:-20000}"
 match="${MATCH:-}"
+endpoint="${ENDPOINT:-lookup}"
+stride="${STRIDE:-53}"
 
 work="$(mktemp -d)"
 server_pid=""
@@ -31,15 +38,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Live postcodes with a position, in a fixed pseudo-random order (same list every run).
-awk -F, -v n="$count" -v m="$match" '
-  NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
-  $col["status"] == "live" && $col["lat"] != "" && $col["postcode"] ~ m && (++live % 7 == 3 || live % 11 == 5) {
-    print $col["postcode"]
-    if (++k >= n) exit
-  }
-' geodata/postcodes/postcodes.csv > "$work/postcodes.txt"
-echo "loadtest: $(wc -l < "$work/postcodes.txt") postcodes" >&2
+case "$endpoint" in
+  lookup)
+    path="/v1/lookup?postcode="
+    # Live postcodes with a position, in a fixed pseudo-random order (same list every run).
+    awk -F, -v n="$count" -v m="$match" '
+      NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
+      $col["status"] == "live" && $col["lat"] != "" && $col["postcode"] ~ m && (++live % 7 == 3 || live % 11 == 5) {
+        print $col["postcode"]
+        if (++k >= n) exit
+      }
+    ' geodata/postcodes/postcodes.csv > "$work/queries.txt"
+    ;;
+  places)
+    path="/v1/places?q="
+    # Every prefix of every STRIDE-th name (the name is the first column; names with a comma
+    # are quoted, so take what lies between the quotes).
+    awk -v s="$stride" '
+      NR == 1 { next }
+      (NR - 2) % s == 0 {
+        if (substr($0, 1, 1) == "\"") { name = substr($0, 2); name = substr(name, 1, index(name, "\"") - 1) }
+        else { name = substr($0, 1, index($0, ",") - 1) }
+        for (l = 1; l <= length(name); l++) print substr(name, 1, l)
+      }
+    ' geodata/places/gazetteer.csv > "$work/queries.txt"
+    ;;
+  *)
+    echo "loadtest: ENDPOINT must be lookup or places, not '$endpoint'" >&2
+    exit 2
+    ;;
+esac
+echo "loadtest: $(wc -l < "$work/queries.txt") queries for $path" >&2
 
 url="${URL:-}"
 if [ -z "$url" ]; then
@@ -58,4 +87,4 @@ fi
 
 echo "loadtest: wrk -t$threads -c$connections -d$duration against $url" >&2
 wrk -t"$threads" -c"$connections" -d"$duration" --latency \
-  -s scripts/loadtest.lua "$url" -- "$work/postcodes.txt"
+  -s scripts/loadtest.lua "$url" -- "$work/queries.txt" "$path"
