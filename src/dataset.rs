@@ -65,17 +65,18 @@ pub struct PostcodeRecord {
     /// Code-Point positional quality indicator (10 = best).
     pub quality: Option<u8>,
     /// Admin county GSS code (two-tier areas only).
-    pub county: Option<Box<str>>,
+    pub county: Option<Text>,
     /// Admin district GSS code.
-    pub district: Option<Box<str>>,
+    pub district: Option<Text>,
     /// Admin ward GSS code.
-    pub ward: Option<Box<str>>,
+    pub ward: Option<Text>,
 }
 
 /// All known postcodes, sorted, with a hash index for exact lookups.
 pub struct PostcodeTable {
     records: Vec<PostcodeRecord>,
-    by_code: HashMap<Box<str>, u32>,
+    /// Record index by [`packed`] postcode.
+    by_code: HashMap<u64, u32>,
 }
 
 impl PostcodeTable {
@@ -87,9 +88,9 @@ impl PostcodeTable {
         let by_code = records
             .iter()
             .enumerate()
-            .map(|(i, r)| {
+            .filter_map(|(i, r)| {
                 let id = u32::try_from(i).expect("fewer than 2^32 postcodes");
-                (Box::from(r.postcode.as_str()), id)
+                Some((packed(r.postcode.as_str())?, id))
             })
             .collect();
         Self { records, by_code }
@@ -117,7 +118,7 @@ impl PostcodeTable {
     #[must_use]
     pub fn get(&self, p: &Postcode) -> Option<&PostcodeRecord> {
         self.by_code
-            .get(p.as_str())
+            .get(&packed(p.as_str())?)
             .map(|&i| &self.records[i as usize])
     }
 
@@ -237,24 +238,33 @@ impl Layer {
                 how,
             })
         };
-        let covered: Vec<AreaMatch> = self
-            .index
-            .covering(at)
-            .into_iter()
-            .filter(|&i| self.index.get(i).is_some_and(|(_, f)| allowed(f)))
-            .filter_map(|i| make(i, PolygonMatch::Covered))
+        let covering = self.index.covering(at);
+        let covered: Vec<AreaMatch> = covering
+            .iter()
+            .filter(|&&i| self.index.get(i).is_some_and(|(_, f)| allowed(f)))
+            .filter_map(|&i| make(i, PolygonMatch::Covered))
             .collect();
         if !covered.is_empty() || tolerance_m <= 0.0 {
             return covered;
         }
         self.index
-            .near(at, tolerance_m)
+            .near_uncovered(at, tolerance_m, &covering)
             .into_iter()
             .filter(|&(i, _)| self.index.get(i).is_some_and(|(_, f)| allowed(f)))
             .take(1)
             .filter_map(|(i, d)| make(i, PolygonMatch::WithinTolerance { distance_m: d }))
             .collect()
     }
+}
+
+/// A normalised postcode (at most eight ASCII bytes, `SW1A 1AA`) as one integer, its bytes in
+/// order and zero-padded: a hash key without a heap string to chase. `None` for longer text,
+/// which no parsed postcode is.
+fn packed(code: &str) -> Option<u64> {
+    let bytes = code.as_bytes();
+    let mut key = [0u8; 8];
+    key.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some(u64::from_be_bytes(key))
 }
 
 /// A scheme with its layers and centres loaded.
@@ -339,5 +349,25 @@ impl Dataset {
     #[must_use]
     pub fn scheme(&self, id: &str) -> Option<&LoadedScheme> {
         self.schemes.iter().find(|s| s.scheme.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::packed;
+
+    #[test]
+    fn packed_keys_are_distinct_for_distinct_postcodes_and_refuse_long_text() {
+        let codes = [
+            "NR1 1AA", "NR11 1AA", "NR1 1AB", "N1 1AA", "SW1A 1AA", "GIR 0AA",
+        ];
+        let keys: Vec<u64> = codes.iter().filter_map(|c| packed(c)).collect();
+        assert_eq!(keys.len(), codes.len());
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len());
+        assert_eq!(packed("SW1A 1AAX"), None);
+        assert_eq!(packed(""), Some(0));
     }
 }

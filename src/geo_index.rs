@@ -12,6 +12,8 @@
 //!   is not. Candidates come from an R-tree of bounding boxes, then an interval-tree
 //!   containment test and an R-tree of boundary segments decide exactly.
 
+use std::borrow::Cow;
+
 use geo::indexed::IntervalTreeMultiPolygon;
 use geo::orient::{Direction, Orient};
 use geo::{BoundingRect, Contains, Coord, Intersects, Line, MultiPolygon};
@@ -333,15 +335,15 @@ impl<A> PolygonIndex<A> {
     /// assert_eq!(idx.covering(on_border), vec![0, 1]);
     /// ```
     #[must_use]
-    pub fn covering(&self, at: LonLat) -> Vec<usize> {
+    pub fn covering(&self, at: LonLat) -> Cow<'_, [usize]> {
         let c = Coord {
             x: at.lon(),
             y: at.lat(),
         };
         if let Some(settled) = self.cells.as_ref().and_then(|g| g.settled(c)) {
-            return settled.to_vec();
+            return Cow::Borrowed(settled);
         }
-        self.covering_exact(c)
+        Cow::Owned(self.covering_exact(c))
     }
 
     /// [`PolygonIndex::covering`] by the polygon tests alone, without the cell grid.
@@ -367,23 +369,31 @@ impl<A> PolygonIndex<A> {
     /// at the tolerances this is meant for, a few hundred metres).
     #[must_use]
     pub fn near(&self, at: LonLat, tolerance_m: f64) -> Vec<(usize, f64)> {
+        self.near_uncovered(at, tolerance_m, &self.covering(at))
+    }
+
+    /// [`PolygonIndex::near`] for a caller that already holds `covering`, the answer of
+    /// [`PolygonIndex::covering`] for the same point: the polygons in it are left out without
+    /// testing them again.
+    #[must_use]
+    pub fn near_uncovered(
+        &self,
+        at: LonLat,
+        tolerance_m: f64,
+        covering: &[usize],
+    ) -> Vec<(usize, f64)> {
         let Some(local) = LocalWindow::new(at, tolerance_m) else {
             return Vec::new();
-        };
-        let c = Coord {
-            x: at.lon(),
-            y: at.lat(),
         };
         let mut out: Vec<(usize, f64)> = self
             .tree
             .locate_in_envelope_intersecting(&local.window)
             .filter_map(|e| {
                 let i = e.data as usize;
-                let s = &self.shapes[i];
-                if s.interior.contains(&c) || on_boundary(&s.boundary, c) {
+                if covering.contains(&i) {
                     return None;
                 }
-                let d = local.distance_to(&s.boundary);
+                let d = local.distance_to(&self.shapes[i].boundary);
                 (d <= tolerance_m).then_some((i, d))
             })
             .collect();
@@ -590,7 +600,7 @@ mod tests {
         for c in probes {
             let at = ll(c.x, c.y);
             settled += usize::from(grid.settled(c).is_some());
-            assert_eq!(idx.covering(at), idx.covering_exact(c), "at {c:?}");
+            assert_eq!(*idx.covering(at), *idx.covering_exact(c), "at {c:?}");
         }
         assert!(settled > 30_000, "{settled} probes settled by the grid");
     }

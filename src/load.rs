@@ -13,7 +13,7 @@
 //! Errors name the file and the row, feature or field that was wrong.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -22,6 +22,7 @@ use include_dir::{Dir, include_dir};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::Text;
 use crate::coord::LonLat;
 use crate::dataset::{
     Centre, DataFile, Dataset, Feature, Layer, LoadedScheme, PostcodeRecord, PostcodeStatus,
@@ -409,6 +410,7 @@ fn row_err(path: &str, line: u64, message: impl Into<String>) -> LoadError {
 fn load_postcodes(reader: &Reader<'_>, path: &str) -> Result<PostcodeTable, LoadError> {
     let bytes = reader.read(path)?;
     let mut records = Vec::new();
+    let mut codes: HashSet<Text> = HashSet::new();
     let mut rdr = csv::Reader::from_reader(bytes.as_ref());
     for row in rdr.deserialize::<PostcodeRow>() {
         let row = row.map_err(|e| {
@@ -455,7 +457,18 @@ fn load_postcodes(reader: &Reader<'_>, path: &str) -> Result<PostcodeTable, Load
             (Some(e), Some(n)) if e.is_finite() && n.is_finite() => Some((e as i32, n as i32)),
             _ => None,
         };
-        let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty()).map(String::into_boxed_str);
+        // Admin codes repeat across thousands of postcodes: one shared copy of each.
+        let mut nonempty = |s: Option<String>| {
+            let s = s.filter(|s| !s.is_empty())?;
+            Some(match codes.get(s.as_str()) {
+                Some(known) => known.clone(),
+                None => {
+                    let text = Text::from(s);
+                    codes.insert(text.clone());
+                    text
+                }
+            })
+        };
         records.push(PostcodeRecord {
             postcode: pc,
             status,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::Text;
 use crate::coord::{Bng, CoordError, LonLat};
 use crate::dataset::{Dataset, PostcodeRecord, PostcodeStatus};
 use crate::places::{Candidate, NameMatch, PlaceKind, PlaceSource, Understood};
@@ -240,11 +241,11 @@ pub struct PostcodeFacts {
     /// Code-Point positional quality (10 = within the property).
     pub quality: Option<u8>,
     /// Admin county GSS code.
-    pub county: Option<String>,
+    pub county: Option<Text>,
     /// Admin district GSS code.
-    pub district: Option<String>,
+    pub district: Option<Text>,
     /// Admin ward GSS code.
-    pub ward: Option<String>,
+    pub ward: Option<Text>,
     /// Where the position comes from.
     pub position_source: &'static str,
 }
@@ -258,9 +259,9 @@ impl From<&PostcodeRecord> for PostcodeFacts {
             easting: r.bng.map(|b| b.0),
             northing: r.bng.map(|b| b.1),
             quality: r.quality,
-            county: r.county.as_deref().map(str::to_string),
-            district: r.district.as_deref().map(str::to_string),
-            ward: r.ward.as_deref().map(str::to_string),
+            county: r.county.clone(),
+            district: r.district.clone(),
+            ward: r.ward.clone(),
             position_source: match r.status {
                 PostcodeStatus::Live => "OS Code-Point Open (postcode unit centroid)",
                 PostcodeStatus::Terminated => {

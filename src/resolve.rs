@@ -268,11 +268,12 @@ pub fn resolve(ds: &Dataset, at: LonLat, date: NaiveDate) -> Resolution {
 
 fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<SchemeAnswer> {
     let s = &ls.scheme;
-    let region = ls
-        .layer(&s.coverage.layer)?
-        .matching(at, &s.coverage.features, s.coverage.edge_tolerance_m)
-        .into_iter()
-        .next()?;
+    let coverage = ls.layer(&s.coverage.layer)?.matching(
+        at,
+        &s.coverage.features,
+        s.coverage.edge_tolerance_m,
+    );
+    let region = coverage.first()?.clone();
     let mut notes = s.notes.clone();
     let rates = s.rates_on(date);
     if rates.is_none() {
@@ -382,7 +383,13 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
             (Some(answer), rate)
         }
     };
-    let (areas, mut warnings) = match_areas(ls, at);
+    // Unrestricted, the coverage match is what the coverage layer's role match would be.
+    let coverage_reuse = s
+        .coverage
+        .features
+        .is_empty()
+        .then_some(coverage.as_slice());
+    let (areas, mut warnings) = match_areas(ls, at, coverage_reuse);
     let providers = provider_lists(ls, &areas, date);
     if !s.provider_lists.is_empty() && providers.is_empty() {
         warnings.push(format!(
@@ -409,7 +416,14 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
 
 /// Every feature of every role layer that holds the point. None, or more than one per layer
 /// (a shared border or an overlap), is reported as a warning: nothing is picked silently.
-fn match_areas(ls: &LoadedScheme, at: LonLat) -> (Vec<AreaAnswer>, Vec<String>) {
+///
+/// `coverage`, when given, is the coverage layer's unrestricted match for the point, used
+/// instead of matching that layer again.
+fn match_areas(
+    ls: &LoadedScheme,
+    at: LonLat,
+    coverage: Option<&[AreaMatch]>,
+) -> (Vec<AreaAnswer>, Vec<String>) {
     let s = &ls.scheme;
     let mut areas = Vec::new();
     let mut warnings = Vec::new();
@@ -417,7 +431,10 @@ fn match_areas(ls: &LoadedScheme, at: LonLat) -> (Vec<AreaAnswer>, Vec<String>) 
         let (Some(role), Some(layer)) = (&spec.role, ls.layer(&spec.id)) else {
             continue;
         };
-        let matched = layer.matching(at, &[], s.coverage.edge_tolerance_m);
+        let matched = match coverage {
+            Some(known) if spec.id == s.coverage.layer => known.to_vec(),
+            _ => layer.matching(at, &[], s.coverage.edge_tolerance_m),
+        };
         match matched.len() {
             0 => warnings.push(format!("no {role} of layer {} holds this point", spec.id)),
             1 => {}
