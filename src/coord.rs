@@ -4,13 +4,13 @@
 //! [`LonLat::new`], which rejects NaN, infinities and out-of-range values, so every later stage
 //! can trust its input.
 
-use geo::{Distance, Geodesic, Point};
+use geo::{Distance, Geodesic, Point, VincentyDistance};
 
 /// Metres in one international mile (exact by definition).
 pub const METRES_PER_MILE: f64 = 1609.344;
 
 /// How distances are measured, as reported in every answer.
-pub const DISTANCE_METHOD: &str = "geodesic on the WGS84 ellipsoid (Karney 2013), straight line";
+pub const DISTANCE_METHOD: &str = "geodesic on the WGS84 ellipsoid (Vincenty inverse, Karney 2013 where it does not converge), straight line";
 
 /// A WGS84 position, longitude first (`x = lon`, `y = lat`), in decimal degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,9 +99,15 @@ impl LonLat {
     }
 
     /// Geodesic distance to `other` on the WGS84 ellipsoid, in metres.
+    ///
+    /// Vincenty's iterative inverse solution, which agrees with Karney's algorithm to well
+    /// under a millimetre for any pair it converges on and costs a fraction of it; for nearly
+    /// antipodal pairs, where it does not converge, Karney's.
     #[must_use]
     pub fn distance_m(self, other: LonLat) -> f64 {
-        Geodesic.distance(self.point(), other.point())
+        self.point()
+            .vincenty_distance(&other.point())
+            .unwrap_or_else(|_| Geodesic.distance(self.point(), other.point()))
     }
 
     /// The point as a unit vector on the sphere, for chord-distance indexing.
@@ -155,6 +161,36 @@ pub fn metres_to_miles(m: f64) -> f64 {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    #[test]
+    fn distances_agree_with_karney_to_a_tenth_of_a_millimetre() {
+        let ll = |lon, lat| LonLat::new(lon, lat).unwrap();
+        let pairs = [
+            (ll(1.2985, 52.6309), ll(1.2985, 52.6309)), // the same point
+            (ll(1.2985, 52.6309), ll(1.2986, 52.6309)), // 7 m
+            (ll(1.2985, 52.6309), ll(1.1064, 52.5707)), // Norwich - Wymondham
+            (ll(1.2985, 52.6309), ll(0.3978, 52.7517)), // Norwich - King's Lynn
+            (ll(-2.5879, 51.4545), ll(1.2985, 52.6309)), // Bristol - Norwich
+            (ll(-0.1276, 51.5072), ll(151.2093, -33.8688)), // London - Sydney
+            (ll(0.0, 0.0), ll(90.0, 0.0)),              // along the equator
+            (ll(0.0, 89.9), ll(180.0, 89.9)),           // over the pole
+        ];
+        for (a, b) in pairs {
+            let karney = Geodesic.distance(a.point(), b.point());
+            let d = a.distance_m(b);
+            assert!((d - karney).abs() < 1e-4, "{a:?} {b:?}: {d} vs {karney}");
+            assert!((b.distance_m(a) - d).abs() < 1e-4, "symmetric");
+        }
+    }
+
+    #[test]
+    fn nearly_antipodal_points_fall_back_to_karney() {
+        let a = LonLat::new(0.0, 0.0).unwrap();
+        let b = LonLat::new(179.7, 0.5).unwrap();
+        assert!(a.point().vincenty_distance(&b.point()).is_err());
+        let karney = Geodesic.distance(a.point(), b.point());
+        assert!((a.distance_m(b) - karney).abs() < 1e-6);
+    }
 
     #[test]
     fn nan_and_infinite_coordinates_are_refused() {

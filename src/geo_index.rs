@@ -6,7 +6,7 @@
 //! - [`PointIndex`] answers "which accepted centre is nearest, and how far (geodesic metres)".
 //!   It indexes unit vectors on the sphere (chord distance is monotonic in great-circle
 //!   distance, so no projection is needed anywhere on Earth), then re-ranks the few candidates
-//!   that could win by the exact ellipsoidal (Karney) distance.
+//!   that could win by the exact ellipsoidal distance.
 //! - [`PolygonIndex`] answers "which polygons cover this point". A point on a polygon's boundary
 //!   is covered (so a point on a shared border belongs to both neighbours); a point in a hole
 //!   is not. Candidates come from an R-tree of bounding boxes, then an interval-tree
