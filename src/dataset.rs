@@ -271,8 +271,9 @@ fn packed(code: &str) -> Option<u64> {
 pub struct LoadedScheme {
     /// The rules.
     pub scheme: Scheme,
-    /// Layers by id.
-    pub layers: HashMap<String, Layer>,
+    /// Layers, in scheme order (a handful: found by id with a linear search, cheaper than
+    /// hashing the id).
+    pub layers: Vec<Layer>,
     /// Centres that count for banding (already filtered by scope), if the scheme bands.
     pub centres: Option<PointIndex<Centre>>,
     /// The tiers of each provider list (same order as `scheme.provider_lists`), with provider
@@ -283,11 +284,7 @@ pub struct LoadedScheme {
 impl LoadedScheme {
     /// Puts a scheme together with its layers and centres.
     #[must_use]
-    pub fn new(
-        scheme: Scheme,
-        layers: HashMap<String, Layer>,
-        centres: Option<PointIndex<Centre>>,
-    ) -> Self {
+    pub fn new(scheme: Scheme, layers: Vec<Layer>, centres: Option<PointIndex<Centre>>) -> Self {
         let provider_tiers = scheme
             .provider_lists
             .iter()
@@ -304,7 +301,7 @@ impl LoadedScheme {
     /// The layer with this id.
     #[must_use]
     pub fn layer(&self, id: &str) -> Option<&Layer> {
-        self.layers.get(id)
+        self.layers.iter().find(|l| l.id == id)
     }
 }
 

@@ -540,7 +540,7 @@ fn load_scheme(
         path: path.into(),
         errors,
     })?;
-    let mut layers = HashMap::new();
+    let mut layers = Vec::new();
     for spec in &scheme.layers {
         let features = load_layer(
             reader,
@@ -549,7 +549,7 @@ fn load_scheme(
             &spec.id_property,
             &spec.name_property,
         )?;
-        layers.insert(spec.id.clone(), layer(spec, features));
+        layers.push(layer(spec, features));
     }
     let centres = match &scheme.banding {
         None => None,
@@ -851,7 +851,7 @@ fn validate_one(reader: &Reader<'_>, path: &str, bytes: &[u8], report: &mut Repo
             finding(FindingKind::Rule, path, None, format!("{at}{}", e.what))
         }));
     }
-    let mut layers = HashMap::new();
+    let mut layers = Vec::new();
     for spec in &scheme.layers {
         match load_layer(
             reader,
@@ -861,7 +861,7 @@ fn validate_one(reader: &Reader<'_>, path: &str, bytes: &[u8], report: &mut Repo
             &spec.name_property,
         ) {
             Ok(features) => {
-                layers.insert(spec.id.clone(), layer(spec, features));
+                layers.push(layer(spec, features));
             }
             Err(e) => report.findings.push(finding(
                 FindingKind::Geometry,

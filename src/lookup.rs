@@ -253,7 +253,7 @@ pub struct PostcodeFacts {
 impl From<&PostcodeRecord> for PostcodeFacts {
     fn from(r: &PostcodeRecord) -> Self {
         Self {
-            postcode: r.postcode.to_string(),
+            postcode: r.postcode.as_str().to_owned(),
             status: r.status,
             terminated: r.status == PostcodeStatus::Terminated,
             easting: r.bng.map(|b| b.0),
@@ -441,7 +441,7 @@ fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, 
                 });
             };
             Ok(Answer::Point(PointAnswer {
-                query: pc.to_string(),
+                query: pc.as_str().to_owned(),
                 postcode: Some(rec.into()),
                 source: SOURCE_POSTCODE.into(),
                 precision: Precision::PostcodeCentroid,

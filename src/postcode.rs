@@ -188,7 +188,11 @@ fn unit(out: &str, inw: &str) -> Result<PostcodeQuery, PostcodeError> {
             text: format!("{out} {inw}"),
         });
     }
-    Ok(PostcodeQuery::Unit(Postcode(format!("{out} {inw}"))))
+    let mut code = String::with_capacity(out.len() + 1 + inw.len());
+    code.push_str(out);
+    code.push(' ');
+    code.push_str(inw);
+    Ok(PostcodeQuery::Unit(Postcode(code)))
 }
 
 fn outward_or_area(s: &str) -> Result<PostcodeQuery, PostcodeError> {
