@@ -11,13 +11,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+mod common;
+
 use std::fs;
 use std::path::Path;
 
 use careband::coord::{LonLat, METRES_PER_MILE};
 use careband::dataset::Dataset;
 use careband::geo_index::PolygonMatch;
-use careband::load::{DataSource, LoadError, load, sha256_hex};
+use careband::load::{DataSource, LoadError, load};
 use careband::resolve::{RateKind, Resolution, resolve};
 use chrono::NaiveDate;
 use geo::{Destination, Geodesic, Point};
@@ -123,19 +125,7 @@ fn write_fixture(dir: &Path) {
                 .to_string(),
         ),
     ];
-    let mut manifest = String::from("version = \"test-1\"\n");
-    for (path, body) in &files {
-        let full = dir.join(path);
-        fs::create_dir_all(full.parent().unwrap()).unwrap();
-        fs::write(&full, body).unwrap();
-        manifest.push_str(&format!(
-            "[[files]]\npath = \"{path}\"\nsha256 = \"{}\"\nrows = 1\n",
-            sha256_hex(body.as_bytes())
-        ));
-    }
-    fs::write(dir.join("manifest.toml"), manifest).unwrap();
-    fs::create_dir_all(dir.join("schemes")).unwrap();
-    fs::write(dir.join("schemes/tiny.toml"), SCHEME).unwrap();
+    common::write_data_dir(dir, &files, "tiny.toml", SCHEME);
 }
 
 fn fixture() -> (tempfile::TempDir, Dataset) {

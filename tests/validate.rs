@@ -8,12 +8,13 @@
 
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
-use std::fs;
+mod common;
+
 use std::path::Path;
 
 use careband::coord::LonLat;
 use careband::load::{
-    DataSource, GeometryCheck, LoadError, ValidateTarget, load, load_with, sha256_hex, validate,
+    DataSource, GeometryCheck, LoadError, ValidateTarget, load, load_with, validate,
 };
 use careband::resolve::resolve;
 use careband::validate::{FindingKind, Report, Severity};
@@ -142,19 +143,7 @@ fn write_fixture(dir: &Path, scheme: &str, zones: &str) {
                 .to_string(),
         ),
     ];
-    let mut manifest = String::from("version = \"test-1\"\n");
-    for (path, body) in &files {
-        let full = dir.join(path);
-        fs::create_dir_all(full.parent().unwrap()).unwrap();
-        fs::write(&full, body).unwrap();
-        manifest.push_str(&format!(
-            "[[files]]\npath = \"{path}\"\nsha256 = \"{}\"\nrows = 1\n",
-            sha256_hex(body.as_bytes())
-        ));
-    }
-    fs::write(dir.join("manifest.toml"), manifest).unwrap();
-    fs::create_dir_all(dir.join("schemes")).unwrap();
-    fs::write(dir.join("schemes/zoned.toml"), scheme).unwrap();
+    common::write_data_dir(dir, &files, "zoned.toml", scheme);
 }
 
 fn date(s: &str) -> NaiveDate {
