@@ -496,14 +496,7 @@ pub fn scan_csv(input: impl Read, opts: &BatchOptions, max_rows: u64) -> Result<
     if !source.read_record(&mut chunk)? {
         return Err(BatchError::Empty);
     }
-    let head = &chunk.rows[0];
-    if head.issue.is_some() {
-        return Err(BatchError::HeaderTooLong { line: head.line });
-    }
-    let header: Vec<String> = (0..chunk.field_count(head))
-        .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
-        .collect();
-    let plan = Plan::new(&header, &opts.columns)?;
+    let (header, plan) = header_plan(&chunk, opts)?;
     let mut rows = 0u64;
     chunk.clear();
     while source.read_record(&mut chunk)? {
@@ -622,6 +615,19 @@ fn write_slices(
     Ok(())
 }
 
+/// The header, the first row of `chunk`, and the column plan made from it.
+fn header_plan(chunk: &Chunk, opts: &BatchOptions) -> Result<(Vec<String>, Plan), BatchError> {
+    let head = &chunk.rows[0];
+    if head.issue.is_some() {
+        return Err(BatchError::HeaderTooLong { line: head.line });
+    }
+    let header: Vec<String> = (0..chunk.field_count(head))
+        .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
+        .collect();
+    let plan = Plan::new(&header, &opts.columns)?;
+    Ok((header, plan))
+}
+
 /// The pipeline of the module docs, steps 2 to 6.
 fn drive(
     source: &mut dyn RowSource,
@@ -635,14 +641,7 @@ fn drive(
     if !source.read_row(&mut chunk)? {
         return Err(BatchError::Empty);
     }
-    let head = &chunk.rows[0];
-    if head.issue.is_some() {
-        return Err(BatchError::HeaderTooLong { line: head.line });
-    }
-    let header: Vec<String> = (0..chunk.field_count(head))
-        .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
-        .collect();
-    let plan = Plan::new(&header, &opts.columns)?;
+    let (header, plan) = header_plan(&chunk, opts)?;
     let pool = opts
         .threads
         .map(|n| {
