@@ -342,13 +342,7 @@ fn load_places(reader: &Reader<'_>, path: &str) -> Result<Vec<Place>, LoadError>
     let mut out = Vec::new();
     let mut rdr = csv::Reader::from_reader(bytes.as_ref());
     for row in rdr.deserialize::<PlaceRow>() {
-        let row = row.map_err(|e| {
-            row_err(
-                path,
-                e.position().map_or(0, csv::Position::line),
-                e.to_string(),
-            )
-        })?;
+        let row = row.map_err(|e| csv_row_err(path, &e))?;
         let line = out.len() as u64 + 2;
         let kind = PlaceKind::parse(&row.kind)
             .ok_or_else(|| row_err(path, line, format!("unknown kind {:?}", row.kind)))?;
@@ -399,6 +393,15 @@ struct PostcodeRow {
     ward: Option<String>,
 }
 
+/// A row the CSV reader could not read or deserialise, at the line it reports.
+fn csv_row_err(path: &str, e: &csv::Error) -> LoadError {
+    row_err(
+        path,
+        e.position().map_or(0, csv::Position::line),
+        e.to_string(),
+    )
+}
+
 fn row_err(path: &str, line: u64, message: impl Into<String>) -> LoadError {
     LoadError::Row {
         path: path.into(),
@@ -413,13 +416,7 @@ fn load_postcodes(reader: &Reader<'_>, path: &str) -> Result<PostcodeTable, Load
     let mut codes: HashSet<Text> = HashSet::new();
     let mut rdr = csv::Reader::from_reader(bytes.as_ref());
     for row in rdr.deserialize::<PostcodeRow>() {
-        let row = row.map_err(|e| {
-            row_err(
-                path,
-                e.position().map_or(0, csv::Position::line),
-                e.to_string(),
-            )
-        })?;
+        let row = row.map_err(|e| csv_row_err(path, &e))?;
         let line = records.len() as u64 + 2;
         let Ok(PostcodeQuery::Unit(pc)) = postcode::parse(&row.postcode) else {
             return Err(row_err(
@@ -500,13 +497,7 @@ fn load_centres(reader: &Reader<'_>, path: &str) -> Result<Vec<(LonLat, Centre)>
     let mut out = Vec::new();
     let mut rdr = csv::Reader::from_reader(bytes.as_ref());
     for row in rdr.deserialize::<CentreRow>() {
-        let row = row.map_err(|e| {
-            row_err(
-                path,
-                e.position().map_or(0, csv::Position::line),
-                e.to_string(),
-            )
-        })?;
+        let row = row.map_err(|e| csv_row_err(path, &e))?;
         let line = out.len() as u64 + 2;
         let at = LonLat::new(row.lon, row.lat)
             .map_err(|e| row_err(path, line, format!("centre {}: {e}", row.code)))?;
