@@ -183,15 +183,13 @@ fn unit(out: &str, inw: &str) -> Result<PostcodeQuery, PostcodeError> {
         && b[1..]
             .iter()
             .all(|c| c.is_ascii_alphabetic() && !NOT_IN_INWARD.contains(c));
-    if !ok {
-        return Err(PostcodeError::BadInward {
-            text: format!("{out} {inw}"),
-        });
-    }
     let mut code = String::with_capacity(out.len() + 1 + inw.len());
     code.push_str(out);
     code.push(' ');
     code.push_str(inw);
+    if !ok {
+        return Err(PostcodeError::BadInward { text: code });
+    }
     Ok(PostcodeQuery::Unit(Postcode(code)))
 }
 
