@@ -8,12 +8,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use careband::load::{DataSource, load};
-use careband::lookup::{Query, lookup};
+use careband::data::load::{DataSource, load};
+use careband::engine::lookup::lookup;
+use careband::engine::query::Query;
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn keystrokes(ds: &careband::dataset::Dataset) -> Vec<String> {
+fn keystrokes(ds: &careband::engine::dataset::Dataset) -> Vec<String> {
     ds.places
         .places()
         .iter()

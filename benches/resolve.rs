@@ -4,11 +4,12 @@
 //! Inputs are deterministic: every 97th postcode of the table (no RNG), so runs are comparable.
 use std::hint::black_box;
 
-use careband::coord::LonLat;
-use careband::geo_index::PointIndex;
-use careband::load::{DataSource, load};
-use careband::lookup::{Query, lookup};
-use careband::resolve::resolve;
+use careband::data::load::{DataSource, load};
+use careband::engine::coord::LonLat;
+use careband::engine::geo_index::PointIndex;
+use careband::engine::lookup::lookup;
+use careband::engine::query::Query;
+use careband::engine::resolve::resolve;
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
 

@@ -1,5 +1,5 @@
-//! HTTP API tests: every route through the production application (`careband::api::app`, which
-//! configures `careband::api::router`), the error table, limits, CORS, bulk ordering, the
+//! HTTP API tests: every route through the production application (`careband::server::app`, which
+//! configures `careband::server::router`), the error table, limits, CORS, bulk ordering, the
 //! OpenAPI document, reload, and one real server on port 0 called over HTTP.
 //!
 //! The embedded dataset is loaded once for the whole binary. Expected answers are never copied
@@ -20,11 +20,12 @@ use actix_web::{App, test, web};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use careband::api::{self, AppState, BULK_CAP};
-use careband::config::ServeConfig;
-use careband::dataset::Dataset;
-use careband::load::{DataSource, load};
-use careband::lookup::{Query, lookup};
+use careband::data::load::{DataSource, load};
+use careband::engine::dataset::Dataset;
+use careband::engine::lookup::lookup;
+use careband::engine::query::Query;
+use careband::server::config::ServeConfig;
+use careband::server::{self, AppState, BULK_CAP};
 
 static DATASET: LazyLock<Arc<Dataset>> =
     LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
@@ -118,7 +119,7 @@ macro_rules! app {
         app!(ServeConfig::default())
     };
     ($config:expr) => {
-        test::init_service(api::app(state_with($config, DataSource::Embedded))).await
+        test::init_service(server::app(state_with($config, DataSource::Embedded))).await
     };
 }
 
@@ -622,7 +623,10 @@ async fn a_query_string_over_the_limit_is_a_414() {
     let e = get(&uri)
         .await
         .error(StatusCode::URI_TOO_LONG, "query_too_long");
-    assert_eq!(e["limit"], careband::config::DEFAULT_MAX_QUERY_BYTES);
+    assert_eq!(
+        e["limit"],
+        careband::server::config::DEFAULT_MAX_QUERY_BYTES
+    );
 }
 
 #[actix_web::test]
@@ -634,7 +638,7 @@ async fn the_router_alone_answers_in_the_error_shape() {
                 ServeConfig::default(),
                 DataSource::Embedded,
             )))
-            .configure(api::router),
+            .configure(server::router),
     )
     .await;
     send(&app, test::TestRequest::get().uri("/nowhere").to_request())
@@ -737,17 +741,17 @@ async fn bulk_over_the_cap_is_a_413_saying_the_cap() {
 
 #[actix_web::test]
 async fn bulk_allows_a_few_area_summaries_only() {
-    let queries: Vec<Value> = (0..=api::lookup::BULK_AREA_CAP)
+    let queries: Vec<Value> = (0..=server::routes::lookup::BULK_AREA_CAP)
         .map(|_| json!({"postcode": "NR1 1"}))
         .collect();
     let body = post_json(&Value::Array(queries)).await.json();
     let results = body["results"].as_array().unwrap();
     assert!(
-        results[..api::lookup::BULK_AREA_CAP]
+        results[..server::routes::lookup::BULK_AREA_CAP]
             .iter()
             .all(|r| r["status"] == 200)
     );
-    let last = &results[api::lookup::BULK_AREA_CAP];
+    let last = &results[server::routes::lookup::BULK_AREA_CAP];
     assert_eq!(last["status"], 400);
     assert_eq!(last["error"]["code"], "too_many_area_queries");
 }
@@ -1189,7 +1193,7 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
         })
         .collect();
     documented.sort();
-    let mut served: Vec<(String, String)> = api::ROUTES
+    let mut served: Vec<(String, String)> = server::ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_string(), (*p).to_string()))
         .collect();
@@ -1354,7 +1358,7 @@ async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
         &data,
     );
     // One changed byte: the checksum in the manifest no longer matches.
-    let file = data.join(careband::load::POSTCODES_FILE);
+    let file = data.join(careband::data::load::POSTCODES_FILE);
     let mut bytes = std::fs::read(&file).unwrap();
     let last = bytes.len() - 2;
     bytes[last] = bytes[last].wrapping_add(1);
@@ -1364,7 +1368,7 @@ async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
         admin_token: Some(TOKEN.into()),
         ..ServeConfig::default()
     };
-    let app = test::init_service(api::app(state_with(config, DataSource::Dir(data)))).await;
+    let app = test::init_service(server::app(state_with(config, DataSource::Dir(data)))).await;
     send(&app, reload_request(None).to_request())
         .await
         .error(StatusCode::UNAUTHORIZED, "unauthorized");
@@ -1433,7 +1437,7 @@ async fn reload_is_off_without_an_admin_token() {
 #[actix_web::test]
 async fn the_real_server_answers_over_http() {
     let state = state_with(ServeConfig::default(), DataSource::Embedded);
-    let server = actix_web::HttpServer::new(move || api::app(state.clone()))
+    let server = actix_web::HttpServer::new(move || server::app(state.clone()))
         .workers(1)
         .bind(("127.0.0.1", 0))
         .unwrap();
@@ -1471,7 +1475,56 @@ async fn the_real_server_answers_over_http() {
     assert_eq!(body["results"][1]["status"], 400);
     let r = client.get(format!("{base}/nowhere")).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let body: api::ErrorBody = r.json().await.unwrap();
+    let body: server::ErrorBody = r.json().await.unwrap();
     assert_eq!(body.error.code, "no_route");
     handle.stop(true).await;
+}
+
+/// The error table of docs/http-api.md, read as (status, code) pairs.
+fn documented_error_codes() -> Vec<(u16, String)> {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/http-api.md"))
+            .unwrap();
+    let table = doc
+        .split("| status | code | when |")
+        .nth(1)
+        .expect("docs/http-api.md has the error table");
+    let mut out = Vec::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let status: u16 = cells[1].parse().unwrap();
+        for code in cells[2].split(',') {
+            out.push((status, code.trim().trim_matches('`').to_string()));
+        }
+    }
+    out
+}
+
+#[actix_web::test]
+async fn the_docs_error_table_lists_every_error_code_with_its_status() {
+    let mut documented = documented_error_codes();
+    documented.sort();
+    let mut codes: Vec<(u16, String)> = server::ErrorCode::ALL
+        .iter()
+        .map(|c| (c.status().as_u16(), c.as_str().to_string()))
+        .collect();
+    codes.sort();
+    assert_eq!(documented, codes);
+}
+
+#[actix_web::test]
+async fn the_openapi_error_schema_lists_exactly_the_error_codes() {
+    let r = get("/openapi.json").await;
+    let doc = r.json();
+    let codes = &doc["components"]["schemas"]["ErrorCode"]["enum"];
+    let mut listed: Vec<&str> = codes
+        .as_array()
+        .expect("ErrorCode is an enum schema")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    let mut all: Vec<&str> = server::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    all.sort_unstable();
+    assert_eq!(listed, all);
 }

@@ -4,7 +4,7 @@
 //! `careband batch` command through the built binary (no-overwrite, `--force`, exit codes).
 //!
 //! Expected answers are never copied numbers: each row is compared with what
-//! `careband::lookup::lookup` says for the same postcode or point on the same date.
+//! `careband::engine::lookup::lookup` says for the same postcode or point on the same date.
 #![allow(
     clippy::unwrap_used,
     reason = "helpers outside #[test] functions fail the test loudly, which is what we want"
@@ -19,12 +19,13 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 
 use careband::batch::{
-    self, BatchError, BatchOptions, ColumnNames, InputFormat, MAX_RECORD_BYTES, RESULT_COLUMNS,
-    Summary,
+    self, BatchError, BatchOptions, ColumnNames, InputFormat, MAX_RECORD_BYTES, Summary,
 };
-use careband::dataset::{Dataset, PostcodeStatus};
-use careband::load::{DataSource, load};
-use careband::lookup::{Answer, Query, lookup};
+use careband::data::load::{DataSource, load};
+use careband::engine::answer::Answer;
+use careband::engine::dataset::{Dataset, PostcodeStatus};
+use careband::engine::lookup::lookup;
+use careband::engine::query::Query;
 
 static DATASET: LazyLock<Dataset> =
     LazyLock::new(|| load(&DataSource::Embedded).expect("the embedded dataset loads"));
@@ -92,7 +93,10 @@ fn records(out: &[u8], delimiter: u8) -> Vec<Vec<String>> {
 
 /// The value of a result column in an output record of a file with `width` input columns.
 fn col<'a>(rec: &'a [String], width: usize, name: &str) -> &'a str {
-    let i = RESULT_COLUMNS.iter().position(|c| *c == name).unwrap();
+    let i = batch::result_columns(&DATASET)
+        .iter()
+        .position(|c| c == name)
+        .unwrap();
     &rec[width + i]
 }
 
@@ -449,7 +453,8 @@ fn malformed_ragged_rows_are_answered_as_bad_rows_or_padded() {
     let recs = records(&out, b',');
     assert_eq!(recs.len(), 5);
     assert!(
-        recs.iter().all(|r| r.len() == 3 + RESULT_COLUMNS.len()),
+        recs.iter()
+            .all(|r| r.len() == 3 + batch::result_columns(&DATASET).len()),
         "every row is as wide as the header"
     );
     assert_eq!(col(&recs[1], 3, "status"), "bad_input");

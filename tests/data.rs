@@ -12,10 +12,12 @@
 
 use std::sync::LazyLock;
 
-use careband::dataset::{Dataset, PostcodeStatus};
-use careband::load::{DataSource, load};
-use careband::lookup::{Answer, LookupError, PointAnswer, Query, lookup};
-use careband::resolve::{RateKind, SchemeAnswer};
+use careband::data::load::{DataSource, load};
+use careband::engine::answer::{Answer, PointAnswer};
+use careband::engine::answer::{RateKind, SchemeAnswer};
+use careband::engine::dataset::{Dataset, PostcodeStatus};
+use careband::engine::lookup::{LookupError, lookup};
+use careband::engine::query::Query;
 use chrono::NaiveDate;
 
 static DS: LazyLock<Dataset> = LazyLock::new(|| load(&DataSource::Embedded).unwrap());
@@ -219,12 +221,12 @@ fn postcode_inputs_as_users_type_them() {
     let Ok(Answer::Area(a)) = q("NR1") else {
         panic!()
     };
-    assert_eq!(a.level, "district");
+    assert_eq!(a.level, careband::engine::answer::SummaryLevel::District);
     assert!(a.postcodes > 100);
     let Ok(Answer::Area(s)) = q("nr1 1") else {
         panic!()
     };
-    assert_eq!(s.level, "sector");
+    assert_eq!(s.level, careband::engine::answer::SummaryLevel::Sector);
     assert!(s.postcodes < a.postcodes);
 }
 

@@ -16,11 +16,12 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use careband::coord::{LonLat, METRES_PER_MILE};
-use careband::dataset::Dataset;
-use careband::geo_index::PolygonMatch;
-use careband::load::{DataSource, LoadError, load};
-use careband::resolve::{RateKind, Resolution, resolve};
+use careband::data::load::{DataSource, LoadError, load};
+use careband::engine::answer::{RateKind, Resolution};
+use careband::engine::coord::{LonLat, METRES_PER_MILE};
+use careband::engine::dataset::Dataset;
+use careband::engine::geo_index::PolygonMatch;
+use careband::engine::resolve::resolve;
 use chrono::NaiveDate;
 use geo::{Destination, Geodesic, Point};
 
@@ -149,7 +150,7 @@ fn east_of_a(metres: f64) -> LonLat {
     ll(p.x(), p.y())
 }
 
-fn only(r: &Resolution) -> &careband::resolve::SchemeAnswer {
+fn only(r: &Resolution) -> &careband::engine::answer::SchemeAnswer {
     assert_eq!(r.schemes.len(), 1, "{r:#?}");
     &r.schemes[0]
 }

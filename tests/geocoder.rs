@@ -17,12 +17,15 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header_exists, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use careband::api::{self, AppState};
-use careband::config::{ApiKey, GeocoderConfig, GeocoderKind, ServeConfig};
-use careband::dataset::Dataset;
+use careband::data::load::{DataSource, load};
+use careband::engine::answer::{Answer, AnswerSource, PointAnswer, Precision};
+use careband::engine::dataset::Dataset;
+use careband::engine::lookup::{LookupError, lookup};
+use careband::engine::query::Query;
+use careband::geocoder::config::{ApiKey, GeocoderConfig, GeocoderKind};
 use careband::geocoder::{BreakerState, Geocoder, ManualClock, refine};
-use careband::load::{DataSource, load};
-use careband::lookup::{Answer, LookupError, PointAnswer, Precision, Query, lookup};
+use careband::server::config::ServeConfig;
+use careband::server::{self, AppState};
 
 static DS: LazyLock<Arc<Dataset>> =
     LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
@@ -495,7 +498,7 @@ async fn texts_settled_offline_are_never_sent() {
     ] {
         let a = answer(&g, text).await;
         assert!(
-            !matches!(&a, Ok(Answer::Point(p)) if p.source.starts_with("geocoder")),
+            !matches!(&a, Ok(Answer::Point(p)) if matches!(p.source, AnswerSource::Geocoder(_))),
             "{text}: {a:?}"
         );
     }
@@ -521,7 +524,7 @@ async fn the_key_never_appears_in_errors_or_debug_output() {
 }
 
 async fn api_get(state: AppState, uri: &str) -> (u16, Value) {
-    let app = actix_test::init_service(api::app(state)).await;
+    let app = actix_test::init_service(server::app(state)).await;
     let res =
         actix_test::call_service(&app, actix_test::TestRequest::get().uri(uri).to_request()).await;
     let status = res.status().as_u16();

@@ -12,11 +12,13 @@ use std::sync::LazyLock;
 
 use chrono::NaiveDate;
 
-use careband::dataset::Dataset;
-use careband::load::{DataSource, load};
-use careband::lookup::{Answer, LookupError, PlacesAnswer, Precision, Query, lookup};
-use careband::places::{NameMatch, PlaceKind};
-use careband::resolve::SchemeAnswer;
+use careband::data::load::{DataSource, load};
+use careband::engine::answer::SchemeAnswer;
+use careband::engine::answer::{Answer, PlacesAnswer, Precision};
+use careband::engine::dataset::Dataset;
+use careband::engine::gazetteer::{NameMatch, PlaceKind};
+use careband::engine::lookup::{LookupError, lookup};
+use careband::engine::query::Query;
 
 static DS: LazyLock<Dataset> =
     LazyLock::new(|| load(&DataSource::Embedded).expect("the embedded dataset loads"));

@@ -14,11 +14,15 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use careband::coord::LonLat;
-use careband::dataset::Dataset;
-use careband::load::{DataSource, load};
-use careband::lookup::{Answer, PointAnswer, Query, lookup};
-use careband::resolve::{SchemeAnswer, resolve};
+use careband::data::load::{DataSource, load};
+use careband::engine::answer::SchemeAnswer;
+use careband::engine::answer::{Answer, PointAnswer};
+use careband::engine::coord::LonLat;
+use careband::engine::dataset::Dataset;
+use careband::engine::lookup::lookup;
+use careband::engine::query::Query;
+use careband::engine::resolve::resolve;
+use careband::engine::scheme::{AreaRole, Service};
 use chrono::NaiveDate;
 
 static DS: LazyLock<Dataset> = LazyLock::new(|| load(&DataSource::Embedded).unwrap());
@@ -46,7 +50,7 @@ fn scheme<'a>(p: &'a PointAnswer, id: &str) -> &'a SchemeAnswer {
 fn area<'a>(s: &'a SchemeAnswer, role: &str) -> Vec<&'a str> {
     s.areas
         .iter()
-        .filter(|a| a.role == role)
+        .filter(|a| a.role.as_str() == role)
         .map(|a| a.matched.id.as_str())
         .collect()
 }
@@ -56,7 +60,7 @@ fn list(s: &SchemeAnswer, service: &str) -> Vec<(String, Vec<String>)> {
     let lists: Vec<_> = s
         .providers
         .iter()
-        .filter(|l| l.service == service)
+        .filter(|l| l.service.as_str() == service)
         .collect();
     assert_eq!(lists.len(), 1, "{service}: {lists:?}");
     lists[0]
@@ -103,7 +107,11 @@ fn a_bristol_postcode_gets_its_zone_providers_in_order_night_provider_and_rate()
     assert_eq!(area(s, "zone"), vec!["7"]);
     assert_eq!(area(s, "night_zone"), vec!["N2"]);
     assert!(s.illustrative, "zones are illustrative");
-    assert!(s.areas.iter().any(|a| a.role == "zone" && a.illustrative));
+    assert!(
+        s.areas
+            .iter()
+            .any(|a| a.role == AreaRole::Zone && a.illustrative)
+    );
     let rate = s.rate.as_ref().unwrap();
     assert_eq!(rate.hourly, 18.20);
     assert_eq!(rate.effective_from, day("2019-04-01"));
@@ -120,7 +128,7 @@ fn a_bristol_postcode_gets_its_zone_providers_in_order_night_provider_and_rate()
     assert!(
         s.areas
             .iter()
-            .find(|a| a.role == "pcn")
+            .find(|a| a.role == AreaRole::Pcn)
             .and_then(|a| a.method.as_deref())
             .is_some_and(|m| m.contains("LSOA") && m.contains("July 2022"))
     );
@@ -176,7 +184,7 @@ fn bristol_zones_agree_with_code_point_ward_codes() {
         let Some(expected) = zone_of.get(ward) else {
             continue; // not a Bristol ward
         };
-        if r.status != careband::dataset::PostcodeStatus::Live {
+        if r.status != careband::engine::dataset::PostcodeStatus::Live {
             continue;
         }
         total += 1;
@@ -210,7 +218,7 @@ fn a_norfolk_postcode_gets_its_pcn_locality_framework_list_band_and_rate() {
     assert_eq!(area(s, "locality"), vec!["norwich_south_norfolk"]);
     assert_eq!(area(s, "pcn"), vec!["U13557"], "NORWICH PCN");
     assert!(s.areas.iter().any(|a| {
-        a.role == "pcn"
+        a.role == AreaRole::Pcn
             && a.method
                 .as_deref()
                 .is_some_and(|m| m.contains("registered patients"))
@@ -246,7 +254,7 @@ fn a_norfolk_postcode_gets_its_pcn_locality_framework_list_band_and_rate() {
     // After the PCN framework starts (22 October 2019) no published list applies.
     let later = point("NR1 1AA", "2019-11-01");
     let s = scheme(&later, "norfolk");
-    assert!(s.providers.iter().all(|l| l.service != "day"));
+    assert!(s.providers.iter().all(|l| l.service != Service::Day));
 }
 
 #[test]

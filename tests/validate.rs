@@ -12,12 +12,12 @@ mod common;
 
 use std::path::Path;
 
-use careband::coord::LonLat;
-use careband::load::{
+use careband::data::load::{
     DataSource, GeometryCheck, LoadError, ValidateTarget, load, load_with, validate,
 };
-use careband::resolve::resolve;
-use careband::validate::{FindingKind, Report, Severity};
+use careband::engine::coord::LonLat;
+use careband::engine::resolve::resolve;
+use careband::engine::validate::{FindingKind, Report, Severity};
 use chrono::NaiveDate;
 
 const SCHEME: &str = r#"
@@ -155,11 +155,11 @@ fn at(lon: f64, lat: f64) -> LonLat {
 }
 
 /// Provider names per tier of the `service` list, e.g. `["main: Alpha Care", ...]`.
-fn tiers(r: &careband::resolve::Resolution, service: &str) -> Vec<Vec<String>> {
+fn tiers(r: &careband::engine::answer::Resolution, service: &str) -> Vec<Vec<String>> {
     r.schemes[0]
         .providers
         .iter()
-        .filter(|l| l.service == service)
+        .filter(|l| l.service.as_str() == service)
         .map(|l| {
             l.tiers
                 .iter()
@@ -220,7 +220,11 @@ fn providers_come_in_tier_order_and_change_on_their_dates() {
     let s = &after.schemes[0];
     assert_eq!(s.rate.as_ref().unwrap().hourly, 18.20);
     assert!(s.illustrative);
-    assert_eq!(s.providers[0].service, "day", "day lists come first");
+    assert_eq!(
+        s.providers[0].service.as_str(),
+        "day",
+        "day lists come first"
+    );
 
     let too_early = resolve(&ds, west, date("2017-03-31"));
     assert!(too_early.schemes[0].providers.is_empty());
@@ -251,7 +255,7 @@ fn a_point_on_a_shared_zone_border_lists_both_zones_and_says_so() {
     let day: Vec<&str> = s
         .providers
         .iter()
-        .filter(|l| l.service == "day")
+        .filter(|l| l.service.as_str() == "day")
         .map(|l| l.area_id.as_str())
         .collect();
     assert_eq!(

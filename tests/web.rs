@@ -1,4 +1,4 @@
-//! The web page and `POST /v1/batch`, through the production application (`careband::api::app`).
+//! The web page and `POST /v1/batch`, through the production application (`careband::server::app`).
 //!
 //! Batch answers are never copied text: each response is compared byte for byte with what the
 //! library's `careband::batch::run` writes for the same input and options, which is what
@@ -18,11 +18,11 @@ use actix_web::test;
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use careband::api::{self, AppState, BATCH_MAX_BYTES, BATCH_MAX_ROWS};
 use careband::batch::{self, BatchOptions, InputFormat};
-use careband::config::ServeConfig;
-use careband::dataset::Dataset;
-use careband::load::{DataSource, load};
+use careband::data::load::{DataSource, load};
+use careband::engine::dataset::Dataset;
+use careband::server::config::ServeConfig;
+use careband::server::{self, AppState, BATCH_MAX_BYTES, BATCH_MAX_ROWS};
 
 static DATASET: LazyLock<Arc<Dataset>> =
     LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
@@ -102,12 +102,12 @@ async fn from_error(e: &actix_web::Error) -> Reply {
 }
 
 async fn get(uri: &str) -> Reply {
-    let app = test::init_service(api::app(state())).await;
+    let app = test::init_service(server::app(state())).await;
     send(&app, test::TestRequest::get().uri(uri).to_request()).await
 }
 
 async fn post_batch(query: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
-    let app = test::init_service(api::app(state())).await;
+    let app = test::init_service(server::app(state())).await;
     let mut req = test::TestRequest::post()
         .uri(&format!("/v1/batch{query}"))
         .set_payload(body);
@@ -281,7 +281,7 @@ async fn get_is_not_allowed_on_the_batch_route() {
 
 #[actix_web::test]
 async fn a_real_server_streams_a_large_batch() {
-    let server = actix_web::HttpServer::new(move || api::app(state()))
+    let server = actix_web::HttpServer::new(move || server::app(state()))
         .workers(1)
         .bind(("127.0.0.1", 0))
         .unwrap();
@@ -352,7 +352,7 @@ async fn the_page_is_served_at_the_root_with_its_labels_and_limits() {
     assert!(!html.contains("{{"), "a placeholder is left");
     assert_eq!(
         html.contains("static/vendor/leaflet.js"),
-        api::page::has_map_library()
+        server::routes::page::has_map_library()
     );
 }
 
@@ -369,7 +369,7 @@ async fn the_page_files_are_served_and_others_are_a_json_404() {
         .await
         .error(StatusCode::NOT_FOUND, "no_such_file");
     let r = get("/static/vendor/leaflet.js").await;
-    if api::page::has_map_library() {
+    if server::routes::page::has_map_library() {
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body.len() > 10_000);
     } else {

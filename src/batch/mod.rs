@@ -18,7 +18,7 @@
 //!    count, and report progress;
 //! 6. repeat until the input ends, then return the [`Summary`].
 //!
-//! Answers come from [`crate::lookup::lookup`], so a row answers exactly as the CLI and the HTTP
+//! Answers come from [`crate::engine::lookup::lookup`], so a row answers exactly as the CLI and the HTTP
 //! API would for the same postcode and date.
 
 use std::collections::BTreeMap;
@@ -31,12 +31,14 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dataset::Dataset;
+use crate::engine::dataset::Dataset;
 
+mod columns;
 mod csv_input;
 mod row;
 mod xlsx_input;
 
+pub use columns::result_columns;
 use csv_input::CsvInput;
 use row::{Ctx, Plan};
 use xlsx_input::XlsxInput;
@@ -53,30 +55,6 @@ pub const CHUNK_BYTES: usize = 16 * 1024 * 1024;
 
 /// Rows one worker answers and renders at a time.
 const SLICE_ROWS: usize = 512;
-
-/// The columns appended to every row, in order.
-pub const RESULT_COLUMNS: [&str; 20] = [
-    "status",
-    "query_used",
-    "band",
-    "rate",
-    "rate_kind",
-    "distance_miles",
-    "nearest_surgery_code",
-    "nearest_surgery_name",
-    "near_threshold",
-    "zone",
-    "pcn",
-    "locality",
-    "providers_main",
-    "providers_secondary",
-    "providers_framework",
-    "night_providers",
-    "illustrative",
-    "scheme",
-    "dataset_version",
-    "error",
-];
 
 /// The UTF-8 byte order mark written first with [`BatchOptions::excel`].
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -651,8 +629,11 @@ fn drive(
                 .map_err(BatchError::Threads)
         })
         .transpose()?;
+    let layout = columns::Layout::new(ds);
+    let result_names = layout.names();
     let ctx = Ctx {
         ds,
+        layout: &layout,
         date: opts.date,
         plan: &plan,
         unit: source.unit(),
@@ -661,7 +642,10 @@ fn drive(
     };
 
     let mut w = csv_writer(delimiter, opts.excel);
-    let header_out = header.iter().map(String::as_str).chain(RESULT_COLUMNS);
+    let header_out = header
+        .iter()
+        .map(String::as_str)
+        .chain(result_names.iter().map(String::as_str));
     w.write_record(header_out)
         .map_err(|e| BatchError::Write(e.into()))?;
     let head_bytes = w

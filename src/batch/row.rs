@@ -6,13 +6,17 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 
-use crate::api::lookup::find_postcode;
-use crate::dataset::Dataset;
-use crate::lookup::{Answer, LookupError, PointAnswer, Query, lookup};
-use crate::postcode::{self, PostcodeQuery};
-use crate::resolve::{RateKind, Resolution, SchemeAnswer};
+use crate::engine::answer::{Answer, PointAnswer};
+use crate::engine::answer::{RateKind, Resolution, SchemeAnswer};
+use crate::engine::dataset::Dataset;
+use crate::engine::lookup::{LookupError, lookup};
+use crate::engine::postcode::{self, PostcodeQuery};
+use crate::engine::query::Query;
+use crate::engine::query::find_postcode;
+use crate::engine::scheme::{AreaRole, Service, Tier};
 
-use super::{BatchError, Chunk, ColumnNames, Counts, RESULT_COLUMNS, RawRow, RowIssue};
+use super::columns::{Declared, HEAD, Layout};
+use super::{BatchError, Chunk, ColumnNames, Counts, RawRow, RowIssue};
 
 /// Header names (lower case, letters and digits only) read as each kind of column.
 const POSTCODE_NAMES: &[&str] = &["postcode", "postalcode", "pcode"];
@@ -172,6 +176,8 @@ fn named_column(header: &[String], role: &'static str, name: &str) -> Result<usi
 /// What every row of a run shares.
 pub(super) struct Ctx<'a> {
     pub ds: &'a Dataset,
+    /// The result columns.
+    pub layout: &'a Layout,
     pub date: NaiveDate,
     pub plan: &'a Plan,
     /// `line` (CSV) or `row` (workbook), for messages.
@@ -202,13 +208,28 @@ impl Status {
     }
 }
 
-/// The result columns of one row, `status` to `error` (see [`RESULT_COLUMNS`]).
-#[derive(Debug, Default)]
+/// The result columns of one row: the fixed head and the declared columns in `cols`, then the
+/// fixed tail (the status and dataset version are filled in when the row is written).
+#[derive(Debug)]
 struct Out {
-    cols: [String; RESULT_COLUMNS.len()],
+    cols: Vec<String>,
+    illustrative: String,
+    scheme: String,
+    error: String,
 }
 
-/// Column positions in [`RESULT_COLUMNS`].
+impl Out {
+    fn new(layout: &Layout) -> Self {
+        Self {
+            cols: vec![String::new(); HEAD.len() + layout.declared.len()],
+            illustrative: String::new(),
+            scheme: String::new(),
+            error: String::new(),
+        }
+    }
+}
+
+/// Positions of the fixed head columns in [`Out::cols`] (see [`HEAD`]).
 mod col {
     pub const STATUS: usize = 0;
     pub const QUERY_USED: usize = 1;
@@ -219,17 +240,6 @@ mod col {
     pub const SURGERY_CODE: usize = 6;
     pub const SURGERY_NAME: usize = 7;
     pub const NEAR_THRESHOLD: usize = 8;
-    pub const ZONE: usize = 9;
-    pub const PCN: usize = 10;
-    pub const LOCALITY: usize = 11;
-    pub const MAIN: usize = 12;
-    pub const SECONDARY: usize = 13;
-    pub const FRAMEWORK: usize = 14;
-    pub const NIGHT: usize = 15;
-    pub const ILLUSTRATIVE: usize = 16;
-    pub const SCHEME: usize = 17;
-    pub const DATASET_VERSION: usize = 18;
-    pub const ERROR: usize = 19;
 }
 
 /// What a row asks, or why it asks nothing answerable.
@@ -414,12 +424,12 @@ fn lookup_kinds(plan: &Plan) -> String {
 fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Counts) -> Status {
     let (query, used) = match ask(ctx.plan, fields) {
         Ask::Blank => {
-            out.cols[col::ERROR] = "blank row".into();
+            out.error = "blank row".into();
             return Status::Blank;
         }
         Ask::Bad { used, why } => {
             out.cols[col::QUERY_USED] = used;
-            out.cols[col::ERROR] = why;
+            out.error = why;
             return Status::BadInput;
         }
         Ask::Query { query, used } => (query, used),
@@ -428,11 +438,11 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
     match lookup(ctx.ds, &query, ctx.date) {
         Ok(Answer::Point(p)) => point(ctx, &p, out, counts),
         Ok(Answer::Area(a)) => {
-            out.cols[col::ERROR] = format!("{} is a partial postcode", a.query);
+            out.error = format!("{} is a partial postcode", a.query);
             Status::BadInput
         }
         Ok(Answer::Places(p)) => {
-            out.cols[col::ERROR] = format!(
+            out.error = format!(
                 "{:?} names a place or road, not a point ({} candidates): give the postcode",
                 p.query,
                 p.candidates.len()
@@ -448,7 +458,7 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
                     used.clone_from(postcode);
                 }
             }
-            out.cols[col::ERROR] = e.to_string();
+            out.error = e.to_string();
             lookup_status(&e)
         }
     }
@@ -473,7 +483,7 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
     }
     let res: &Resolution = &p.resolution;
     if !res.covered {
-        out.cols[col::ERROR] = res
+        out.error = res
             .outside_reason
             .clone()
             .unwrap_or_else(|| "outside every scheme's area".into());
@@ -486,7 +496,8 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
             .collect::<Vec<_>>()
             .join(SCHEME_SEP)
     };
-    let banding = |s: &SchemeAnswer, f: &dyn Fn(&crate::resolve::BandingAnswer) -> String| {
+    let banding = |s: &SchemeAnswer,
+                   f: &dyn Fn(&crate::engine::answer::BandingAnswer) -> String| {
         s.banding.as_ref().map(f).unwrap_or_default()
     };
     out.cols[col::BAND] = per_scheme(&|s| {
@@ -536,22 +547,21 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
         })
     });
     out.cols[col::NEAR_THRESHOLD] = per_scheme(&|s| banding(s, &|b| b.near_threshold.to_string()));
-    out.cols[col::ZONE] = per_scheme(&|s| areas(s, "zone"));
-    out.cols[col::PCN] = per_scheme(&|s| areas(s, "pcn"));
-    out.cols[col::LOCALITY] = per_scheme(&|s| areas(s, "locality"));
-    out.cols[col::MAIN] = per_scheme(&|s| providers(s, "day", Some("main")));
-    out.cols[col::SECONDARY] = per_scheme(&|s| providers(s, "day", Some("secondary")));
-    out.cols[col::FRAMEWORK] = per_scheme(&|s| providers(s, "day", Some("framework")));
-    out.cols[col::NIGHT] = per_scheme(&|s| providers(s, "night", None));
-    out.cols[col::ILLUSTRATIVE] = res.schemes.iter().any(|s| s.illustrative).to_string();
-    out.cols[col::SCHEME] = per_scheme(&|s| s.scheme.to_string());
+    for (i, d) in ctx.layout.declared.iter().enumerate() {
+        out.cols[HEAD.len() + i] = match *d {
+            Declared::Area(role) => per_scheme(&|s| areas(s, role)),
+            Declared::Providers(service, tier) => per_scheme(&|s| providers(s, service, tier)),
+        };
+    }
+    out.illustrative = res.schemes.iter().any(|s| s.illustrative).to_string();
+    out.scheme = per_scheme(&|s| s.scheme.to_string());
     let no_rate: Vec<String> = res
         .schemes
         .iter()
         .filter(|s| s.rate.is_none())
         .map(|s| format!("{} has no rate in force on {}", s.name, ctx.date))
         .collect();
-    out.cols[col::ERROR] = no_rate.join(LIST_SEP);
+    out.error = no_rate.join(LIST_SEP);
     for s in &res.schemes {
         let band_key = s
             .banding
@@ -577,7 +587,7 @@ fn bump(counts: &mut std::collections::BTreeMap<String, u64>, key: &str) {
 }
 
 /// Names of the scheme's areas of one role, in the order matched.
-fn areas(s: &SchemeAnswer, role: &str) -> String {
+fn areas(s: &SchemeAnswer, role: AreaRole) -> String {
     let mut names: Vec<&str> = Vec::new();
     for a in s.areas.iter().filter(|a| a.role == role) {
         if !names.contains(&a.matched.name.as_str()) {
@@ -588,7 +598,7 @@ fn areas(s: &SchemeAnswer, role: &str) -> String {
 }
 
 /// Provider names of one service (and tier), in preference order, each once.
-fn providers(s: &SchemeAnswer, service: &str, tier: Option<&str>) -> String {
+fn providers(s: &SchemeAnswer, service: Service, tier: Option<Tier>) -> String {
     let mut names: Vec<&str> = Vec::new();
     for list in s.providers.iter().filter(|l| l.service == service) {
         for t in list
@@ -617,7 +627,7 @@ pub(super) fn render(
     let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(ctx.plan.width);
     for r in rows {
         fields.clear();
-        let mut out = Out::default();
+        let mut out = Out::new(ctx.layout);
         let n = chunk.field_count(r);
         let mut invalid_utf8 = false;
         for i in 0..n.min(ctx.plan.width) {
@@ -664,11 +674,19 @@ pub(super) fn render(
             w.write_field(b"")?;
         }
         for (i, c) in out.cols.iter().enumerate() {
-            let value = match i {
-                col::STATUS => status.as_str(),
-                col::DATASET_VERSION => ctx.ds.version.as_str(),
-                _ => c.as_str(),
+            let value = if i == col::STATUS {
+                status.as_str()
+            } else {
+                c.as_str()
             };
+            w.write_field(value.as_bytes())?;
+        }
+        for value in [
+            out.illustrative.as_str(),
+            out.scheme.as_str(),
+            ctx.ds.version.as_str(),
+            out.error.as_str(),
+        ] {
             w.write_field(value.as_bytes())?;
         }
         w.write_record(None::<&[u8]>)?;
@@ -708,11 +726,11 @@ fn row_status(
         if let Some(q) = quote_line {
             let _ = write!(why, " (the quote opened on line {q} may be unclosed)");
         }
-        out.cols[col::ERROR] = why;
+        out.error = why;
         return Status::BadInput;
     }
     if extra > 0 {
-        out.cols[col::ERROR] = format!(
+        out.error = format!(
             "{at} has {n} fields but the header has {}: the row is not answered and fields past \
              the header are not copied (a field holding the delimiter must be quoted)",
             ctx.plan.width
@@ -731,7 +749,7 @@ fn row_status(
             .filter_map(|i| fields.get(i))
             .any(|f| f.contains(char::REPLACEMENT_CHARACTER) && matches!(f, Cow::Owned(_)))
         {
-            out.cols[col::ERROR] = format!(
+            out.error = format!(
                 "{at}: the lookup cell is not valid UTF-8 text (save the file as CSV UTF-8)"
             );
             return Status::BadInput;
@@ -740,7 +758,7 @@ fn row_status(
     let status = answer(ctx, fields, out, counts);
     if n < ctx.plan.width && status != Status::Answered && status != Status::Blank {
         let _ = write!(
-            out.cols[col::ERROR],
+            out.error,
             " ({at} has {n} of the header's {} fields)",
             ctx.plan.width
         );

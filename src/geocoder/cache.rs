@@ -13,7 +13,7 @@ use super::wire::GeocodedPlace;
 /// The cache key of a query: lower case, punctuation folded to spaces, spaces collapsed.
 #[must_use]
 pub fn key(text: &str) -> String {
-    crate::places::plain(text)
+    crate::engine::gazetteer::plain(text)
 }
 
 /// Stored answers: key -> (when stored, answer).

@@ -24,6 +24,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod config;
 pub mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,11 +34,12 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use geo::BoundingRect;
 
-use crate::config::{ApiKey, GeocoderConfig, GeocoderKind};
-use crate::coord::{Bng, LonLat};
-use crate::dataset::Dataset;
-use crate::lookup::{Answer, GeocodedFacts, LookupError, PointAnswer, Precision, bng_to_wgs84};
-use crate::resolve::resolve;
+use crate::engine::answer::{Answer, AnswerSource, GeocodedFacts, PointAnswer, Precision};
+use crate::engine::coord::{Bng, LonLat};
+use crate::engine::dataset::Dataset;
+use crate::engine::lookup::LookupError;
+use crate::engine::resolve::resolve;
+use config::{ApiKey, GeocoderConfig, GeocoderKind};
 
 pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
 pub use wire::{GeocodedPlace, Position, WireError};
@@ -113,7 +115,7 @@ impl GeocodeError {
 pub enum BuildError {
     /// The settings were refused.
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] config::SettingError),
     /// The HTTP client could not be built.
     #[error("cannot build the geocoder's HTTP client: {0}")]
     Client(String),
@@ -176,11 +178,10 @@ impl Geocoder {
         key: Option<ApiKey>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BuildError> {
-        let mut base =
-            reqwest::Url::parse(&config.url).map_err(|_| crate::config::ConfigError::Invalid {
-                field: "geocoder.url",
-                message: format!("{:?} is not a URL", config.url),
-            })?;
+        let mut base = reqwest::Url::parse(&config.url).map_err(|_| config::SettingError {
+            field: "geocoder.url",
+            message: format!("{:?} is not a URL", config.url),
+        })?;
         if !base.path().ends_with('/') {
             // So that joining `search` keeps the last path segment of the base.
             let path = format!("{}/", base.path());
@@ -231,8 +232,8 @@ impl Geocoder {
 
     /// The `source` of its answers: `geocoder:<kind>`.
     #[must_use]
-    pub fn source(&self) -> String {
-        format!("geocoder:{}", self.kind.as_str())
+    pub fn source(&self) -> AnswerSource {
+        AnswerSource::Geocoder(self.kind.as_str())
     }
 
     /// HTTP requests sent so far (retries included; cache hits send none).
@@ -457,7 +458,7 @@ const ROAD_WORDS: &[&str] = &[
 /// later in the text, by a road-type word.
 #[must_use]
 pub fn looks_like_address(text: &str) -> bool {
-    let plain = crate::places::plain(text);
+    let plain = crate::engine::gazetteer::plain(text);
     let words: Vec<&str> = plain.split(' ').filter(|w| !w.is_empty()).collect();
     let number = words.iter().position(|w| {
         w.chars().next().is_some_and(|c| c.is_ascii_digit())
@@ -581,8 +582,7 @@ pub async fn refine(
         Position::LonLat { lon, lat } => LonLat::new(lon, lat).ok(),
         Position::Bng { easting, northing } => Bng::new(easting, northing)
             .ok()
-            .and_then(|b| bng_to_wgs84(b).ok())
-            .and_then(|(lon, lat)| LonLat::new(lon, lat).ok()),
+            .and_then(|b| ds.grid.to_lon_lat(b).ok()),
     };
     let Some(at) = at else {
         return with_note(

@@ -16,7 +16,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::lookup::Precision;
+use crate::engine::answer::Precision;
 
 use super::GeocoderKind;
 

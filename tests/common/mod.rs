@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use careband::load::sha256_hex;
+use careband::data::load::sha256_hex;
 
 /// Writes a data folder into `dir`: each `(path, body)` file, a `manifest.toml` listing them
 /// with their SHA-256, and the scheme file `schemes/<scheme_file>`.

@@ -238,7 +238,7 @@ fn answer_rows(
     format: InputFormat,
     out: &mut impl Write,
     opts: &BatchOptions,
-    ds: &careband::dataset::Dataset,
+    ds: &careband::engine::dataset::Dataset,
     report: &dyn Fn(Progress),
 ) -> Result<Summary, batch::BatchError> {
     match (input, format) {

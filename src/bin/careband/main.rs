@@ -9,9 +9,11 @@ use anyhow::Context as _;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
-use careband::dataset::Dataset;
-use careband::load::{DataSource, load};
-use careband::lookup::{Answer, Query, lookup};
+use careband::data::load::{DataSource, load};
+use careband::engine::answer::Answer;
+use careband::engine::dataset::Dataset;
+use careband::engine::lookup::lookup;
+use careband::engine::query::Query;
 
 mod batch;
 mod render;
@@ -155,7 +157,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             geocoder,
         } => {
             let file = match &config {
-                Some(path) => careband::config::ServeConfig::from_file(path)?.geocoder,
+                Some(path) => careband::server::config::ServeConfig::from_file(path)?.geocoder,
                 None => None,
             };
             let geocoder = serve::build_geocoder(geocoder.merge(file)?.as_ref())?;
@@ -225,8 +227,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Batch(args) => batch::run(args),
         Command::Import { opendata, out } => {
-            let report = careband::import::run(&careband::import::ImportOptions { opendata, out })
-                .context("import failed")?;
+            let report = careband::data::import::run(&careband::data::import::ImportOptions {
+                opendata,
+                out,
+            })
+            .context("import failed")?;
             for line in report.lines {
                 eprintln!("{line}");
             }
@@ -236,7 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Result<ExitCode> {
-    use careband::load::ValidateTarget;
+    use careband::data::load::ValidateTarget;
     let target = match scheme {
         None => ValidateTarget::All,
         Some(s) if s.ends_with(".toml") || s.contains('/') => ValidateTarget::File {
@@ -245,7 +250,7 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
         },
         Some(id) => ValidateTarget::Id(id),
     };
-    let reports = careband::load::validate(&data.source(), &target)?;
+    let reports = careband::data::load::validate(&data.source(), &target)?;
     let out = &mut std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut *out, &reports)?;
@@ -255,7 +260,7 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
             let errors = r
                 .findings
                 .iter()
-                .filter(|f| f.severity == careband::validate::Severity::Error)
+                .filter(|f| f.severity == careband::engine::validate::Severity::Error)
                 .count();
             let warnings = r.findings.len() - errors;
             writeln!(
@@ -275,7 +280,10 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
         }
     }
     Ok(
-        if reports.iter().any(careband::validate::Report::has_errors) {
+        if reports
+            .iter()
+            .any(careband::engine::validate::Report::has_errors)
+        {
             ExitCode::from(2)
         } else {
             ExitCode::SUCCESS
@@ -291,7 +299,7 @@ fn parse_query(text: &str) -> Query {
     {
         return Query::Point { lat, lon };
     }
-    if careband::postcode::parse(text).is_ok() || looks_like_postcode(text) {
+    if careband::engine::postcode::parse(text).is_ok() || looks_like_postcode(text) {
         return Query::Postcode(text.to_string());
     }
     Query::Text(text.to_string())

@@ -3,11 +3,12 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use careband::coord::metres_to_miles;
-use careband::dataset::Dataset;
-use careband::geo_index::PolygonMatch;
-use careband::lookup::{Answer, AreaSummary, LookupError, PlacesAnswer, PointAnswer};
-use careband::resolve::{RateKind, SchemeAnswer};
+use careband::engine::answer::{Answer, AreaSummary, PlacesAnswer, PointAnswer};
+use careband::engine::answer::{RateKind, SchemeAnswer};
+use careband::engine::coord::metres_to_miles;
+use careband::engine::dataset::Dataset;
+use careband::engine::geo_index::PolygonMatch;
+use careband::engine::lookup::LookupError;
 
 pub fn answer(out: &mut impl Write, a: &Answer) -> io::Result<()> {
     match a {
@@ -326,7 +327,7 @@ pub fn schemes_json(ds: &Dataset) -> Value {
                 "illustrative": l.illustrative,
                 "role": l.role, "method": l.method,
             })).collect::<Vec<_>>(),
-            "centres": s.centres.as_ref().map(careband::geo_index::PointIndex::len),
+            "centres": s.centres.as_ref().map(careband::engine::geo_index::PointIndex::len),
             "rates": s.scheme.rates,
             "providers": s.scheme.providers,
             "provider_lists": s.scheme.provider_lists,

@@ -13,10 +13,10 @@ use actix_web::HttpServer;
 use anyhow::Context as _;
 use clap::Args;
 
-use careband::api::{self, AppState};
-use careband::config::{GeocoderConfig, GeocoderKind, ServeConfig};
+use careband::data::load::{DataSource, load};
 use careband::geocoder::Geocoder;
-use careband::load::{DataSource, load};
+use careband::server::config::{GeocoderConfig, GeocoderKind, ServeConfig};
+use careband::server::{self, AppState};
 
 /// Flags of `careband serve`; each also reads a `CAREBAND_*` variable.
 #[derive(Args)]
@@ -236,7 +236,7 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let limits = config.limits;
     let app_state = state.clone();
-    let mut server = HttpServer::new(move || api::app(app_state.clone()))
+    let mut server = HttpServer::new(move || server::app(app_state.clone()))
         .client_request_timeout(Duration::from_millis(limits.client_request_timeout_ms))
         .keep_alive(if limits.keep_alive_s == 0 {
             actix_web::http::KeepAlive::Disabled

@@ -1,0 +1,463 @@
+//! Queries as users type them (a postcode, a partial postcode, a WGS84 point, a BNG point or
+//! free text naming a place or road) turned into answers, with the error a user needs when the
+//! query cannot be answered.
+//!
+//! Shared by the CLI, the HTTP API and batch mode, so all three answer alike.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::engine::answer::{
+    Answer, AnswerSource, AreaSummary, ExtentSummary, PlaceCandidate, PlacesAnswer, PointAnswer,
+    Precision, Resolution, SchemeAnswer, SchemeSummary, SummaryLevel,
+};
+use crate::engine::coord::{Bng, CoordError, LonLat};
+use crate::engine::dataset::{Dataset, PostcodeRecord, PostcodeStatus};
+use crate::engine::gazetteer::{Candidate, PlaceKind, PlaceSource};
+use crate::engine::postcode::{self, PostcodeError, PostcodeQuery};
+use crate::engine::query::Query;
+use crate::engine::resolve::resolve;
+
+/// Most postcodes resolved to summarise one candidate's extent; larger extents are sampled
+/// evenly (and say so).
+pub const EXTENT_SAMPLE: usize = 1_500;
+
+/// How many "did you mean" postcodes to offer.
+pub const SUGGESTIONS: usize = 5;
+
+/// Why a lookup could not be answered.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// Not a UK postcode.
+    #[error(transparent)]
+    BadPostcode(#[from] PostcodeError),
+    /// A valid postcode that the dataset does not know.
+    #[error("postcode {postcode} was not found{}", suggest_text(.suggestions))]
+    UnknownPostcode {
+        /// The normalised postcode.
+        postcode: String,
+        /// Known postcodes of the same sector.
+        suggestions: Vec<String>,
+    },
+    /// Known, but without a position (a non-geographic or terminated postcode with none).
+    #[error("postcode {postcode} is known but has no position (it is {status})")]
+    NoPosition {
+        /// The normalised postcode.
+        postcode: String,
+        /// `terminated` or `live`.
+        status: &'static str,
+    },
+    /// A partial postcode with no known postcodes.
+    #[error("no known postcodes in {0}")]
+    UnknownArea(String),
+    /// A coordinate out of range or not a number.
+    #[error(transparent)]
+    BadCoordinate(#[from] CoordError),
+    /// BNG could not be converted.
+    #[error(transparent)]
+    Reproject(#[from] crate::engine::coord::TransformError),
+    /// Free text that names no known place or road.
+    #[error("no place or road called {text:?} was found{}{}", suggest_text(.suggestions), note_text(.notes))]
+    NoPlace {
+        /// The text as asked.
+        text: String,
+        /// Names that start like it.
+        suggestions: Vec<String>,
+        /// Notes on the attempt (an external geocoder that could not be used).
+        notes: Vec<String>,
+    },
+    /// Free text with nothing in it.
+    #[error("the text is empty: give a postcode, a road and town, or a place name")]
+    EmptyText,
+}
+
+fn note_text(notes: &[String]) -> String {
+    notes.iter().map(|n| format!(" ({n})")).collect()
+}
+
+fn suggest_text(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+impl LookupError {
+    /// True for "we understood you, but there is no such thing" (as opposed to bad input).
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Self::UnknownPostcode { .. }
+                | Self::NoPosition { .. }
+                | Self::UnknownArea(_)
+                | Self::NoPlace { .. }
+        )
+    }
+}
+
+/// Answers a query on a date.
+///
+/// # Errors
+/// [`LookupError`] for bad input or unknown postcodes.
+pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, LookupError> {
+    match q {
+        Query::Postcode(text) => lookup_postcode(ds, text, date),
+        Query::Point { lat, lon } => {
+            let at = LonLat::new(*lon, *lat)?;
+            Ok(Answer::Point(PointAnswer {
+                query: format!("{lat},{lon}"),
+                postcode: None,
+                source: AnswerSource::Point,
+                precision: Precision::ExactPoint,
+                geocoded: None,
+                notes: Vec::new(),
+                resolution: resolve(ds, at, date),
+            }))
+        }
+        Query::Text(text) => lookup_text(ds, text, date),
+        Query::Bng { easting, northing } => {
+            let bng = Bng::new(*easting, *northing)?;
+            let at = ds.grid.to_lon_lat(bng)?;
+            Ok(Answer::Point(PointAnswer {
+                query: format!("E {easting} N {northing}"),
+                postcode: None,
+                source: AnswerSource::Point,
+                precision: Precision::ExactPoint,
+                geocoded: None,
+                notes: Vec::new(),
+                resolution: resolve(ds, at, date),
+            }))
+        }
+    }
+}
+
+fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, LookupError> {
+    let parsed = postcode::parse(text)?;
+    match &parsed {
+        PostcodeQuery::Unit(pc) => {
+            let Some(rec) = ds.postcodes.get(pc) else {
+                return Err(LookupError::UnknownPostcode {
+                    postcode: pc.to_string(),
+                    suggestions: ds
+                        .postcodes
+                        .suggestions(pc, SUGGESTIONS)
+                        .iter()
+                        .map(|r| r.postcode.to_string())
+                        .collect(),
+                });
+            };
+            let Some(at) = rec.position else {
+                return Err(LookupError::NoPosition {
+                    postcode: pc.to_string(),
+                    status: match rec.status {
+                        PostcodeStatus::Live => "live",
+                        PostcodeStatus::Terminated => "terminated",
+                    },
+                });
+            };
+            Ok(Answer::Point(PointAnswer {
+                query: pc.as_str().to_owned(),
+                postcode: Some(rec.into()),
+                source: AnswerSource::Postcode,
+                precision: Precision::PostcodeCentroid,
+                geocoded: None,
+                notes: Vec::new(),
+                resolution: resolve(ds, at, date),
+            }))
+        }
+        partial => summarise(ds, partial, date).map(Answer::Area),
+    }
+}
+
+fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSummary, LookupError> {
+    let level = match q {
+        PostcodeQuery::Sector(_) => SummaryLevel::Sector,
+        PostcodeQuery::District(_) => SummaryLevel::District,
+        _ => SummaryLevel::Area,
+    };
+    let records: Vec<&PostcodeRecord> = ds
+        .postcodes
+        .matching(q)
+        .into_iter()
+        .filter(|r| r.status == PostcodeStatus::Live)
+        .collect();
+    if records.is_empty() {
+        return Err(LookupError::UnknownArea(q.as_str().to_string()));
+    }
+    let mut outside = 0;
+    let mut per_scheme: BTreeMap<String, SchemeSummary> = BTreeMap::new();
+    for r in &records {
+        let Some(at) = r.position else { continue };
+        let res = resolve(ds, at, date);
+        if !res.covered {
+            outside += 1;
+        }
+        for s in res.schemes {
+            let e = per_scheme
+                .entry(s.scheme.to_string())
+                .or_insert_with(|| SchemeSummary {
+                    scheme: s.scheme.to_string(),
+                    postcodes: 0,
+                    outcomes: BTreeMap::new(),
+                });
+            e.postcodes += 1;
+            *e.outcomes.entry(outcome(&s, date)).or_default() += 1;
+        }
+    }
+    let schemes: Vec<SchemeSummary> = per_scheme.into_values().collect();
+    let distinct: Vec<&String> = schemes.iter().flat_map(|s| s.outcomes.keys()).collect();
+    let verdict = if outside == 0 && schemes.len() == 1 && distinct.len() == 1 {
+        format!(
+            "all {} live postcodes in {} are {}",
+            records.len(),
+            q.as_str(),
+            distinct[0]
+        )
+    } else {
+        format!(
+            "{} spans more than one answer ({}{}): give the full postcode",
+            q.as_str(),
+            distinct
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if outside > 0 {
+                format!(", {outside} outside coverage")
+            } else {
+                String::new()
+            }
+        )
+    };
+    Ok(AreaSummary {
+        query: q.as_str().to_string(),
+        source: AnswerSource::Postcode,
+        level,
+        postcodes: records.len(),
+        outside_coverage: outside,
+        schemes,
+        verdict,
+        date,
+        dataset_version: ds.version.to_string(),
+    })
+}
+
+/// One scheme's answer as a short label: `Band 1 (GBP 18.24/h)`, `spot price (GBP 18.24/h)`.
+fn outcome(s: &SchemeAnswer, date: NaiveDate) -> String {
+    match &s.rate {
+        Some(rate) => format!("{} ({} {:.2}/h)", rate.name, rate.currency, rate.hourly),
+        None => s
+            .banding
+            .as_ref()
+            .and_then(|b| {
+                b.band
+                    .as_ref()
+                    .map(|b| format!("{} (no rate on {date})", b.name))
+            })
+            .unwrap_or_else(|| format!("no rate on {date}")),
+    }
+}
+
+/// Every outcome of a resolution (one per covering scheme), or `outside coverage`.
+fn outcomes_of(r: &Resolution) -> Vec<String> {
+    if r.covered {
+        r.schemes.iter().map(|s| outcome(s, r.date)).collect()
+    } else {
+        vec![OUTSIDE.to_string()]
+    }
+}
+
+const OUTSIDE: &str = "outside coverage";
+
+/// Free text: a postcode in it wins; a whole-text partial postcode is summarised; anything
+/// else is read by the gazetteer into ranked candidates.
+fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, LookupError> {
+    if !text.chars().any(char::is_alphanumeric) {
+        return Err(LookupError::EmptyText);
+    }
+    if postcode::parse(text).is_ok() {
+        return lookup_postcode(ds, text, date);
+    }
+    let found = ds.places.find_preferring(text, |p| in_coverage(ds, p.at));
+    if let Some(pc) = &found.understood.postcode {
+        return lookup_postcode(ds, pc, date);
+    }
+    if found.candidates.is_empty() {
+        return Err(LookupError::NoPlace {
+            text: text.trim().to_string(),
+            suggestions: ds
+                .places
+                .suggest(text, SUGGESTIONS)
+                .into_iter()
+                .map(|s| s.label)
+                .collect(),
+            notes: Vec::new(),
+        });
+    }
+    let clear = found.best_tied == 1;
+    let candidates: Vec<PlaceCandidate> = found
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| candidate(ds, c, i + 1, date))
+        .collect();
+    let message = if clear {
+        let c = &candidates[0];
+        format!("{}: {}", c.label, c.extent.verdict)
+    } else {
+        format!(
+            "{} places or roads match {:?} equally{}: choose one, or give the postcode",
+            found.best_tied,
+            text.trim(),
+            if found.best_tied > candidates.len() {
+                format!(" (the first {} are listed)", candidates.len())
+            } else {
+                String::new()
+            }
+        )
+    };
+    Ok(Answer::Places(PlacesAnswer {
+        query: text.trim().to_string(),
+        source: AnswerSource::Gazetteer,
+        understood: found.understood,
+        clear,
+        message,
+        candidates,
+        notes: found.notes,
+        date,
+        dataset_version: ds.version.to_string(),
+    }))
+}
+
+/// Whether any loaded scheme's coverage area takes in `at`.
+fn in_coverage(ds: &Dataset, at: LonLat) -> bool {
+    ds.schemes.iter().any(|s| {
+        let c = &s.scheme.coverage;
+        s.layer(&c.layer)
+            .is_some_and(|l| !l.matching(at, &c.features, c.edge_tolerance_m).is_empty())
+    })
+}
+
+fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> PlaceCandidate {
+    let p = c.place;
+    let (precision, precision_note) = match (p.kind, p.source) {
+        (PlaceKind::Road, _) => (
+            Precision::RoadPoint,
+            "a point on the road from OS Open Names; a house elsewhere on the road may be in another band".to_string(),
+        ),
+        (_, PlaceSource::MsoaNames) => (
+            Precision::NeighbourhoodPoint,
+            "a point inside the neighbourhood's census area (MSOA, about 7,000 people), not its centre".to_string(),
+        ),
+        (_, PlaceSource::Geonames) => (
+            Precision::PlaceCentre,
+            "the place's GeoNames point, which can be a few hundred metres off".to_string(),
+        ),
+        (_, PlaceSource::OsOpenNames) => (
+            Precision::PlaceCentre,
+            "the settlement's OS Open Names point".to_string(),
+        ),
+    };
+    let resolution = resolve(ds, p.at, date);
+    let extent = extent(ds, c, &resolution, date);
+    PlaceCandidate {
+        rank,
+        label: p.label(),
+        name: p.name.clone(),
+        kind: p.kind,
+        locality: p.locality.clone(),
+        near: p.near.clone(),
+        district: p.district.clone(),
+        source: p.source,
+        matched: c.matched,
+        precision,
+        precision_note,
+        resolution,
+        extent,
+    }
+}
+
+/// Resolves the live postcodes of a candidate's extent (evenly sampled beyond
+/// [`EXTENT_SAMPLE`]) and says whether they and the point agree.
+fn extent(
+    ds: &Dataset,
+    c: &Candidate<'_>,
+    at_point: &Resolution,
+    date: NaiveDate,
+) -> ExtentSummary {
+    let (ids, basis) = ds.places.extent_postcodes(c.place);
+    let step = ids.len().div_ceil(EXTENT_SAMPLE).max(1);
+    let records = ds.postcodes.records();
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    let mut resolved = 0;
+    let mut outside = 0;
+    for &i in ids.iter().step_by(step) {
+        let Some(at) = records.get(i as usize).and_then(|r| r.position) else {
+            continue;
+        };
+        let r = resolve(ds, at, date);
+        resolved += 1;
+        if !r.covered {
+            outside += 1;
+        }
+        for o in outcomes_of(&r) {
+            *outcomes.entry(o).or_default() += 1;
+        }
+    }
+    let point = outcomes_of(at_point);
+    let mut distinct: Vec<&str> = outcomes.keys().map(String::as_str).collect();
+    for o in &point {
+        if !distinct.contains(&o.as_str()) {
+            distinct.push(o);
+        }
+    }
+    distinct.sort_unstable();
+    let spans = distinct.len() > 1;
+    let what = match c.place.kind {
+        PlaceKind::Road => "the house's postcode",
+        _ => "the postcode",
+    };
+    let verdict = if spans {
+        format!(
+            "{} spans {}: give {what}",
+            c.place.name,
+            join_and(&distinct)
+        )
+    } else if resolved == 0 {
+        format!(
+            "{} at its point; no postcode lies in its extent to confirm it",
+            point.join(", ")
+        )
+    } else {
+        format!(
+            "{}: the point and all {resolved} postcodes counted agree",
+            point.join(", ")
+        )
+    };
+    ExtentSummary {
+        basis: if step > 1 {
+            format!("{basis}; every {step}th of {} resolved", ids.len())
+        } else {
+            basis
+        },
+        postcodes: ids.len(),
+        resolved,
+        outside_coverage: outside,
+        outcomes,
+        spans_more_than_one: spans,
+        verdict,
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}

@@ -1,0 +1,312 @@
+//! Settings of `careband serve`: where to listen, which data to serve, CORS, limits, logging.
+//!
+//! Settings come from three places, later ones winning: the defaults below, an optional TOML
+//! file, then the command line and `CAREBAND_*` environment variables (merged by the binary,
+//! which owns the flags). This module only defines the settings, reads the file and checks the
+//! result; it starts nothing.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! data_dir = "/srv/careband/geodata"   # absent: the data embedded in the binary
+//! cors_origins = ["https://council.example"]   # ["*"] allows any origin
+//! log_level = "info"
+//! log_queries = false                  # true logs postcodes and points: debugging only
+//! admin_token = "a-long-random-string" # enables POST /admin/reload
+//!
+//! [limits]
+//! max_body_bytes = 262144
+//! max_query_bytes = 2048
+//! client_request_timeout_ms = 5000
+//! keep_alive_s = 5
+//! workers = 0                          # 0: one per CPU core
+//!
+//! [geocoder]                           # absent: no external geocoder (the default)
+//! kind = "nominatim"                   # or "os-places"
+//! url = "https://nominatim.example/"   # base URL; /search or /find is added
+//! key_env = "CAREBAND_GEOCODER_KEY"    # the variable holding the API key, if one is needed
+//! timeout_ms = 2000
+//! retries = 1
+//! cache_entries = 1000
+//! cache_ttl_s = 86400
+//! failure_threshold = 5
+//! cooldown_s = 30
+//! user_agent = "careband (council.example)"
+//! viewbox = true                       # Nominatim: prefer the loaded schemes' area
+//! bounded = false                      # Nominatim: only results inside that area
+//! attribution = "..."                  # shown with its answers; default per kind
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use crate::geocoder::config::{
+    DEFAULT_GEOCODER_TIMEOUT_MS, GeocoderConfig, GeocoderKind, SettingError,
+};
+
+/// The address `careband serve` listens on when nothing else is set.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Default largest request body, bytes (a bulk request of [`crate::server::BULK_CAP`] postcode
+/// queries is well under this).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Default longest query string, bytes.
+pub const DEFAULT_MAX_QUERY_BYTES: usize = 2048;
+
+/// Default time a client has to send its request headers, milliseconds.
+pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_MS: u64 = 5000;
+
+/// Default keep-alive of idle connections, seconds.
+pub const DEFAULT_KEEP_ALIVE_S: u64 = 5;
+
+/// Default log filter (`tracing` env-filter syntax).
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+
+/// Everything `careband serve` needs to start.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Socket address to listen on (`127.0.0.1:8080`; port 0 picks a free port).
+    pub listen: String,
+    /// Data directory laid out like `geodata/`; `None` serves the embedded copy.
+    pub data_dir: Option<PathBuf>,
+    /// Origins allowed to call the API from a browser; `*` allows any; empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Request limits and timeouts.
+    pub limits: Limits,
+    /// Log filter, e.g. `info` or `careband=debug,actix_web=warn`.
+    pub log_level: String,
+    /// Log the query (postcode, address text, coordinates) of each lookup. Off by default
+    /// because a query is a person's address.
+    pub log_queries: bool,
+    /// Bearer token for `POST /admin/reload`; the route answers 404 when unset.
+    pub admin_token: Option<String>,
+    /// The optional external geocoder; `None` (the default) answers everything offline.
+    pub geocoder: Option<GeocoderConfig>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN.into(),
+            data_dir: None,
+            cors_origins: Vec::new(),
+            limits: Limits::default(),
+            log_level: DEFAULT_LOG_LEVEL.into(),
+            log_queries: false,
+            admin_token: None,
+            geocoder: None,
+        }
+    }
+}
+
+/// Request limits and timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body, bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Longest query string, bytes (longer: 414).
+    pub max_query_bytes: usize,
+    /// Time a client has to send its request headers, milliseconds (then 408).
+    pub client_request_timeout_ms: u64,
+    /// How long an idle keep-alive connection stays open, seconds (0 turns keep-alive off).
+    pub keep_alive_s: u64,
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_query_bytes: DEFAULT_MAX_QUERY_BYTES,
+            client_request_timeout_ms: DEFAULT_CLIENT_REQUEST_TIMEOUT_MS,
+            keep_alive_s: DEFAULT_KEEP_ALIVE_S,
+            workers: 0,
+        }
+    }
+}
+
+/// Why the settings were refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for these settings.
+    #[error("config file {}: {message}", .path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A geocoder setting has an unusable value.
+    #[error(transparent)]
+    Geocoder(#[from] SettingError),
+    /// A setting has an unusable value.
+    #[error("setting {field}: {message}")]
+    Invalid {
+        /// The setting's name.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ServeConfig {
+    /// Reads settings from a TOML file; settings it leaves out keep their defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`] (unknown keys are refused, so a typo
+    /// does not go unnoticed).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses settings from TOML text.
+    ///
+    /// # Errors
+    /// The parser's message when the text is not valid settings.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Checks values that parse but cannot work, and returns the listen address.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the setting.
+    pub fn check(&self) -> Result<SocketAddr, ConfigError> {
+        let invalid = |field, message: String| ConfigError::Invalid { field, message };
+        let addr: SocketAddr = self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.listen),
+            )
+        })?;
+        if self.limits.max_body_bytes == 0 {
+            return Err(invalid("limits.max_body_bytes", "must be above 0".into()));
+        }
+        if self.limits.max_query_bytes == 0 {
+            return Err(invalid("limits.max_query_bytes", "must be above 0".into()));
+        }
+        for o in &self.cors_origins {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                return Err(invalid(
+                    "cors_origins",
+                    format!("{o:?} is not \"*\" or an origin like https://council.example"),
+                ));
+            }
+        }
+        if let Some(g) = &self.geocoder {
+            g.check()?;
+        }
+        if self.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(invalid(
+                "admin_token",
+                "must be at least 16 characters".into(),
+            ));
+        }
+        Ok(addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let c = ServeConfig::from_toml("").unwrap();
+        assert_eq!(c, ServeConfig::default());
+        assert_eq!(c.check().unwrap().to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn a_file_overrides_only_what_it_names() {
+        let c = ServeConfig::from_toml(
+            "listen = \"0.0.0.0:9000\"\ncors_origins = [\"*\"]\n[limits]\nmax_body_bytes = 10\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.cors_origins, ["*"]);
+        assert_eq!(c.limits.max_body_bytes, 10);
+        assert_eq!(c.limits.max_query_bytes, DEFAULT_MAX_QUERY_BYTES);
+        assert!(!c.log_queries);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let e = ServeConfig::from_toml("listn = \"x\"").unwrap_err();
+        assert!(e.contains("listn"), "{e}");
+    }
+
+    #[test]
+    fn unusable_values_name_the_setting() {
+        let c = ServeConfig {
+            listen: "localhost".into(),
+            ..ServeConfig::default()
+        };
+        assert!(matches!(
+            c.check(),
+            Err(ConfigError::Invalid {
+                field: "listen",
+                ..
+            })
+        ));
+        let c = ServeConfig {
+            cors_origins: vec!["council.example".into()],
+            ..ServeConfig::default()
+        };
+        assert!(matches!(
+            c.check(),
+            Err(ConfigError::Invalid {
+                field: "cors_origins",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn the_geocoder_is_off_unless_its_table_is_given() {
+        assert!(ServeConfig::from_toml("").unwrap().geocoder.is_none());
+        let c = ServeConfig::from_toml(
+            "[geocoder]\nkind = \"nominatim\"\nurl = \"https://nominatim.example/\"\n",
+        )
+        .unwrap();
+        let g = c.geocoder.as_ref().unwrap();
+        assert_eq!(g.kind, GeocoderKind::Nominatim);
+        assert_eq!(g.timeout_ms, DEFAULT_GEOCODER_TIMEOUT_MS);
+        assert_eq!(g.check().unwrap(), None, "no key needed");
+    }
+
+    #[test]
+    fn unknown_geocoder_keys_and_kinds_are_refused() {
+        let e = ServeConfig::from_toml(
+            "[geocoder]\nkind = \"nominatim\"\nurl = \"https://x.example/\"\napi_key = \"k\"\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("api_key"), "{e}");
+        let e =
+            ServeConfig::from_toml("[geocoder]\nkind = \"google\"\nurl = \"https://x.example/\"\n")
+                .unwrap_err();
+        assert!(e.contains("google"), "{e}");
+    }
+}

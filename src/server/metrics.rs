@@ -1,0 +1,123 @@
+//! Request metrics in the Prometheus text format; [`crate::server::middleware::observe`]
+//! records them.
+//!
+//! Requests are labelled by route *pattern* (`/v1/postcodes/{postcode}`), never by the path
+//! asked, so no postcode reaches the metrics, and the number of series stays fixed.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+/// Latency buckets, seconds: 100 µs to about 3 s.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+    10.0,
+];
+
+/// The collectors of one server.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    dataset: IntGaugeVec,
+    reloads: IntCounterVec,
+}
+
+impl Metrics {
+    /// Creates and registers the collectors.
+    ///
+    /// # Panics
+    /// Never: the names and labels are constants that are valid and registered once.
+    #[must_use]
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "careband_http_requests_total",
+                "HTTP requests by route pattern and status",
+            ),
+            &["method", "route", "status"],
+        )
+        .expect("valid constant metric definition");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "careband_http_request_duration_seconds",
+                "HTTP request latency by route pattern",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )
+        .expect("valid constant metric definition");
+        let dataset = IntGaugeVec::new(
+            Opts::new(
+                "careband_dataset_info",
+                "The dataset being served (value is always 1)",
+            ),
+            &["version"],
+        )
+        .expect("valid constant metric definition");
+        let reloads = IntCounterVec::new(
+            Opts::new("careband_reloads_total", "Dataset reloads by outcome"),
+            &["outcome"],
+        )
+        .expect("valid constant metric definition");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(dataset.clone()),
+            Box::new(reloads.clone()),
+        ] {
+            registry
+                .register(c)
+                .expect("each collector is registered once in a fresh registry");
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            dataset,
+            reloads,
+        }
+    }
+
+    /// Records one finished request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
+    }
+
+    /// Sets the dataset version being served.
+    pub fn set_dataset(&self, version: &str) {
+        self.dataset.reset();
+        self.dataset.with_label_values(&[version]).set(1);
+    }
+
+    /// Counts a reload (`ok` or `refused`).
+    pub fn count_reload(&self, outcome: &str) {
+        self.reloads.with_label_values(&[outcome]).inc();
+    }
+
+    /// Everything, in the Prometheus text exposition format.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed families.
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

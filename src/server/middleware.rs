@@ -1,0 +1,140 @@
+//! The application's middleware, outermost first:
+//!
+//! 1. [`observe`]: records metrics and writes the access log for every request, including the
+//!    ones no route matched and the ones refused below. The access log line has method, route
+//!    pattern, status and latency; the query itself only when `log_queries` is on.
+//! 2. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
+//! 3. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
+//!    error shape.
+
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{ResponseError, web};
+
+use crate::server::error::ApiError;
+use crate::server::error::ErrorCode;
+use crate::server::state::AppState;
+
+/// Route label for requests no route matched (kept as one series, whatever the path).
+const UNMATCHED: &str = "unmatched";
+
+/// Middleware: records metrics and writes the access log for every request.
+pub(crate) async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let start = Instant::now();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let method = req.method().to_string();
+    let query = state
+        .as_ref()
+        .filter(|s| s.config().log_queries)
+        .map(|_| format!("{}?{}", req.path(), req.query_string()));
+    let res = next.call(req).await;
+    let (route, status) = match &res {
+        Ok(res) => (
+            res.request()
+                .match_pattern()
+                .unwrap_or_else(|| UNMATCHED.to_string()),
+            res.status().as_u16(),
+        ),
+        Err(e) => (
+            UNMATCHED.to_string(),
+            e.as_response_error().status_code().as_u16(),
+        ),
+    };
+    log_request(state.as_ref(), &method, &route, status, start, query);
+    res
+}
+
+/// Middleware: refuses a query string longer than the configured limit with a 414.
+pub(crate) async fn limit_query(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let max_query = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(crate::server::config::DEFAULT_MAX_QUERY_BYTES, |s| {
+            s.config().limits.max_query_bytes
+        });
+    if req.query_string().len() > max_query {
+        let (http_req, _) = req.into_parts();
+        let e = ApiError::UriTooLong { limit: max_query };
+        return Ok(ServiceResponse::new(http_req, e.error_response()).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Middleware: answers what CORS refused in the API's error shape, keeping the status.
+pub(crate) async fn api_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    match next.call(req).await {
+        Ok(res) => match cors_refusal(&res) {
+            // A preflight CORS refused (origin, method or header not allowed) is answered by
+            // the CORS middleware in plain text: give it the API's error shape.
+            Some(api) => {
+                let status = res.status();
+                let mut refused = api.error_response();
+                *refused.status_mut() = status;
+                let (http_req, _) = res.into_parts();
+                Ok(ServiceResponse::new(http_req, refused).map_into_right_body())
+            }
+            None => Ok(res.map_into_left_body()),
+        },
+        Err(e) => {
+            // An error a middleware (CORS) raised instead of answering.
+            let status = e.as_response_error().status_code();
+            let api = if status.is_client_error() {
+                ApiError::bad(ErrorCode::RequestRefused, None, e.to_string())
+            } else {
+                ApiError::internal("answering", crate::server::error::Cause(e.to_string()))
+            };
+            Err(with_status(api, status))
+        }
+    }
+}
+
+/// The API error for a response the CORS middleware made to refuse a preflight request.
+fn cors_refusal<B>(res: &ServiceResponse<B>) -> Option<ApiError> {
+    let refused = res
+        .response()
+        .error()?
+        .as_error::<actix_cors::CorsError>()?;
+    Some(ApiError::bad(
+        ErrorCode::RequestRefused,
+        None,
+        format!("this cross-origin request is not allowed: {refused}"),
+    ))
+}
+
+fn log_request(
+    state: Option<&web::Data<AppState>>,
+    method: &str,
+    route: &str,
+    status: u16,
+    start: Instant,
+    query: Option<String>,
+) {
+    let seconds = start.elapsed().as_secs_f64();
+    if let Some(state) = state {
+        state.metrics().observe(method, route, status, seconds);
+    }
+    // Two decimals are plenty for a log line.
+    let ms = (seconds * 1e5).round() / 100.0;
+    match query {
+        Some(query) => tracing::info!(method, route, status, ms, query, "request"),
+        None => tracing::info!(method, route, status, ms, "request"),
+    }
+}
+
+/// An [`ApiError`] answered with another status (for errors raised by middleware).
+fn with_status(e: ApiError, status: actix_web::http::StatusCode) -> actix_web::Error {
+    let mut res = e.error_response();
+    *res.status_mut() = status;
+    actix_web::error::InternalError::from_response(e, res).into()
+}

@@ -1,0 +1,390 @@
+//! `POST /v1/batch`: a CSV file in the body, the same rows back as CSV with their answers
+//! appended, streamed as they are answered. The work is [`crate::batch`]'s, so the columns,
+//! the per-row errors and the row order are those of `careband batch`.
+//!
+//! The body is read whole first (it is capped at [`BATCH_MAX_BYTES`]) and checked with
+//! [`crate::batch::scan_csv`]: a body that is not CSV, has no lookup column, has an unclosed
+//! quote or more than [`BATCH_MAX_ROWS`] rows is refused with a JSON error before any answer
+//! is sent. Only then does the answering start, on a blocking thread that hands the output to
+//! the response in pieces, so the client receives the first rows while later ones are still
+//! being answered.
+
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::http::header;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use utoipa::IntoParams;
+
+use crate::batch::{self, BatchError, BatchOptions, InputFormat};
+
+use super::lookup::{parse_date, today};
+use crate::server::error::{ApiError, ErrorBody, ErrorCode};
+use crate::server::state::AppState;
+
+/// Largest CSV body accepted, bytes (about 700,000 rows of a typical caseload export; the row
+/// cap is usually reached first).
+pub const BATCH_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// Most data rows (blank lines included, the header not counted) in one request.
+pub const BATCH_MAX_ROWS: u64 = 100_000;
+
+/// Content types read as CSV text. Browsers send `application/vnd.ms-excel` for a `.csv` file
+/// on Windows, and `text/plain` is what many tools send for text.
+const CSV_TYPES: &[&str] = &[
+    "text/csv",
+    "application/csv",
+    "text/x-csv",
+    "application/x-csv",
+    "text/plain",
+    "application/vnd.ms-excel",
+];
+
+/// Output handed to the response at a time.
+const PIECE_BYTES: usize = 64 * 1024;
+
+/// Pieces waiting to be sent before the answering thread waits for the client.
+const PIECES_IN_FLIGHT: usize = 8;
+
+/// Query parameters of `POST /v1/batch`: the flags of `careband batch`, by the same names.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(
+    dead_code,
+    reason = "documents the parameters for OpenAPI; they are parsed from the raw pairs so that address_col may repeat"
+)]
+pub struct BatchParams {
+    /// The date every row is answered for, `YYYY-MM-DD`; default today.
+    #[param(value_type = Option<String>, format = Date)]
+    date: Option<String>,
+    /// Column holding the postcode (default: found by header name).
+    #[param(min_length = 1)]
+    postcode_col: Option<String>,
+    /// Column holding the WGS84 latitude (with `lon_col`).
+    #[param(min_length = 1)]
+    lat_col: Option<String>,
+    /// Column holding the WGS84 longitude (with `lat_col`).
+    #[param(min_length = 1)]
+    lon_col: Option<String>,
+    /// Column holding the BNG easting (with `northing_col`).
+    #[param(min_length = 1)]
+    easting_col: Option<String>,
+    /// Column holding the BNG northing (with `easting_col`).
+    #[param(min_length = 1)]
+    northing_col: Option<String>,
+    /// Address column searched for a full postcode; repeat the parameter for several.
+    address_col: Option<Vec<String>>,
+    /// CSV delimiter: one ASCII character other than `"`, or `tab`; default sniffed from the
+    /// header line.
+    #[param(pattern = r#"^(tab|\\t|[\x00-\x21\x23-\x7f])$"#)]
+    delimiter: Option<String>,
+    /// `true`: write for Excel (a UTF-8 byte order mark and CRLF line ends).
+    excel: Option<bool>,
+}
+
+/// Builds the batch options from the query pairs, refusing unknown or repeated parameters.
+fn options(pairs: Vec<(String, String)>) -> Result<BatchOptions, ApiError> {
+    let mut opts = BatchOptions::new(today());
+    let mut seen: Vec<String> = Vec::new();
+    for (name, value) in pairs {
+        if name != "address_col" && seen.contains(&name) {
+            return Err(ApiError::bad(
+                ErrorCode::RepeatedParameter,
+                Some(&name),
+                format!("{name} is given more than once"),
+            ));
+        }
+        seen.push(name.clone());
+        let c = &mut opts.columns;
+        match name.as_str() {
+            "date" => opts.date = parse_date(&value)?,
+            "postcode_col" => c.postcode = Some(value),
+            "lat_col" => c.lat = Some(value),
+            "lon_col" => c.lon = Some(value),
+            "easting_col" => c.easting = Some(value),
+            "northing_col" => c.northing = Some(value),
+            "address_col" => c.address.push(value),
+            "delimiter" => opts.delimiter = Some(delimiter(&value)?),
+            "excel" => {
+                opts.excel = match value.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    _ => {
+                        return Err(ApiError::bad(
+                            ErrorCode::BadParameter,
+                            Some("excel"),
+                            "excel must be true or false",
+                        ));
+                    }
+                };
+            }
+            _ => {
+                return Err(ApiError::bad(
+                    ErrorCode::UnknownParameter,
+                    Some(&name),
+                    format!(
+                        "unknown parameter {name:?}; the parameters are date, postcode_col, lat_col, lon_col, easting_col, northing_col, address_col, delimiter and excel"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(opts)
+}
+
+fn delimiter(text: &str) -> Result<u8, ApiError> {
+    match text {
+        "tab" | "\t" | "\\t" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && text != "\"" => Ok(text.as_bytes()[0]),
+        _ => Err(ApiError::bad(
+            ErrorCode::BadParameter,
+            Some("delimiter"),
+            "delimiter must be one ASCII character other than a quote, or tab",
+        )),
+    }
+}
+
+/// The media type of the request without parameters, lower case; `None` when absent.
+fn media_type(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next().unwrap_or_default();
+    Some(essence.trim().to_ascii_lowercase())
+}
+
+fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+    match media_type(req) {
+        Some(t) if CSV_TYPES.contains(&t.as_str()) => Ok(()),
+        Some(t) if t.contains("spreadsheetml") => Err(ApiError::UnsupportedMediaType(
+            "an Excel workbook cannot be sent here: save it as \"CSV UTF-8\" and send that, or use careband batch on the command line".into(),
+        )),
+        Some(t) if t.starts_with("multipart/") => Err(ApiError::UnsupportedMediaType(
+            "send the CSV file itself as the body (Content-Type: text/csv), not a form upload"
+                .into(),
+        )),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "the body must be CSV text sent with Content-Type: text/csv (got {})",
+            other.map_or_else(|| "no Content-Type".to_string(), |t| format!("{t:?}"))
+        ))),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::TooLarge {
+        message: format!(
+            "the CSV body is larger than {BATCH_MAX_BYTES} bytes: split the file, or use careband batch on the command line"
+        ),
+        limit: BATCH_MAX_BYTES,
+    }
+}
+
+/// Reads the body, refusing it as soon as it is over [`BATCH_MAX_BYTES`].
+async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BATCH_MAX_BYTES as u64) {
+        return Err(too_large());
+    }
+    payload
+        .to_bytes_limited(BATCH_MAX_BYTES)
+        .await
+        .map_err(|_| too_large())?
+        .map_err(|e| {
+            ApiError::bad(
+                ErrorCode::BadBody,
+                Some("body"),
+                format!("the body could not be read: {e}"),
+            )
+        })
+}
+
+/// A run failure found by the scan, as the client's error.
+fn scan_error(e: BatchError) -> ApiError {
+    match e {
+        BatchError::Utf16 | BatchError::NotCsv { .. } => {
+            ApiError::UnsupportedMediaType(e.to_string())
+        }
+        BatchError::NoLookupColumn { .. }
+        | BatchError::UnknownColumn { .. }
+        | BatchError::HalfPair { .. } => ApiError::bad(ErrorCode::BadColumns, None, e.to_string()),
+        BatchError::Empty | BatchError::HeaderTooLong { .. } | BatchError::UnclosedQuote { .. } => {
+            ApiError::bad(ErrorCode::BadCsv, Some("body"), e.to_string())
+        }
+        other => ApiError::internal("scanning a batch", other),
+    }
+}
+
+/// Answer every row of a CSV file.
+///
+/// The body is a CSV file exactly as `careband batch` reads it (UTF-8 with or without a byte
+/// order mark; comma, semicolon or tab; the first row is the header; the lookup columns found
+/// by header name or named with the parameters). The answer is CSV: every input row, in
+/// order, blank and bad rows included, with the result columns of `careband batch` appended.
+/// At most 100,000 rows and 33,554,432 bytes per request; the input is checked before the
+/// first row is answered, so a broken file is a JSON error, never a short CSV.
+#[utoipa::path(
+    post,
+    path = "/v1/batch",
+    tag = "lookup",
+    params(BatchParams),
+    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    responses(
+        (status = 200, description = "The rows with their answers, streamed; the `Careband-Rows` header says how many", content_type = "text/csv", body = String),
+        (status = 400, description = "Broken CSV (the error names the line), no lookup column, or a bad parameter", body = ErrorBody),
+        (status = 413, description = "Over 100,000 rows or 33,554,432 bytes; `limit` says the cap", body = ErrorBody),
+        (status = 414, description = "Query string too long", body = ErrorBody),
+        (status = 415, description = "Not sent as text/csv, or the body is a workbook or UTF-16 text", body = ErrorBody),
+    )
+)]
+pub async fn post_batch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<Vec<(String, String)>>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    check_content_type(&req)?;
+    let opts = options(query.into_inner())?;
+    let body = read_body(&req, payload).await?;
+
+    let scan = {
+        let (body, opts) = (body.clone(), opts.clone());
+        web::block(move || batch::scan_csv(&body[..], &opts, BATCH_MAX_ROWS))
+            .await
+            .map_err(|e| ApiError::internal("scanning a batch", e))?
+            .map_err(scan_error)?
+    };
+    if scan.stopped {
+        return Err(ApiError::TooLarge {
+            message: format!(
+                "at most {BATCH_MAX_ROWS} rows per request: split the file, or use careband batch on the command line"
+            ),
+            limit: usize::try_from(BATCH_MAX_ROWS).unwrap_or(usize::MAX),
+        });
+    }
+
+    let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
+    let ds = state.dataset();
+    let filename = format!("careband-{}.csv", opts.date);
+    actix_web::rt::task::spawn_blocking(move || {
+        let mut out = Pieces {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(PIECE_BYTES),
+        };
+        let result = batch::run(&body[..], InputFormat::Csv, &mut out, &opts, &ds, &|_| {});
+        if let Err(e) = result {
+            // The scan passed, so this is the client leaving or careband failing: end the
+            // stream with an error so the client sees a failed transfer, not a short file.
+            tracing::warn!(error = %e, "a batch request stopped before its last row");
+            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .insert_header(("Careband-Rows", scan.rows.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(Streamed(rx)))
+}
+
+/// A [`Write`] that hands the output to the response in pieces of [`PIECE_BYTES`].
+struct Pieces {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Pieces {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let piece = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(PIECE_BYTES),
+        ));
+        self.tx
+            .blocking_send(Ok(piece))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for Pieces {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= PIECE_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// The response body: the pieces as the answering thread sends them.
+struct Streamed(mpsc::Receiver<io::Result<Bytes>>);
+
+impl MessageBody for Streamed {
+    type Error = io::Error;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Self::Error>>> {
+        self.get_mut().0.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parameters_are_the_cli_flags() {
+        let o = options(pairs(&[
+            ("date", "2019-06-01"),
+            ("address_col", "Address 1"),
+            ("address_col", "Town"),
+            ("delimiter", ";"),
+            ("excel", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(o.date.to_string(), "2019-06-01");
+        assert_eq!(o.columns.address, vec!["Address 1", "Town"]);
+        assert_eq!(o.delimiter, Some(b';'));
+        assert!(o.excel);
+    }
+
+    #[test]
+    fn unknown_repeated_and_bad_parameters_are_refused() {
+        let code = |p: &[(&str, &str)]| options(pairs(p)).err().map(|e| e.code().as_str());
+        assert_eq!(code(&[("postcode", "x")]), Some("unknown_parameter"));
+        assert_eq!(
+            code(&[("date", "2019-06-01"), ("date", "2019-06-02")]),
+            Some("repeated_parameter")
+        );
+        assert_eq!(code(&[("date", "1/6/2019")]), Some("bad_date"));
+        assert_eq!(code(&[("delimiter", "ab")]), Some("bad_parameter"));
+        assert_eq!(code(&[("excel", "yes")]), Some("bad_parameter"));
+    }
+}

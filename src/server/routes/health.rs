@@ -1,0 +1,99 @@
+//! `GET /healthz` (the process answers), `GET /readyz` (a dataset is loaded and served) and
+//! `GET /metrics` (Prometheus text).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::server::state::AppState;
+
+/// Liveness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `alive`.
+    pub status: &'static str,
+}
+
+/// Readiness: what is being served.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready` when a dataset with at least one scheme is served.
+    pub status: &'static str,
+    /// Dataset version.
+    pub dataset_version: String,
+    /// When it was loaded.
+    pub loaded_at: DateTime<Utc>,
+    /// Scheme ids.
+    pub schemes: Vec<String>,
+    /// Postcodes known.
+    pub postcodes: usize,
+}
+
+fn no_cache() -> (header::HeaderName, HeaderValue) {
+    (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))
+}
+
+/// Liveness: the process is up and answering.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Health))
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(no_cache())
+        .json(Health { status: "alive" })
+}
+
+/// Readiness: a dataset is loaded and being served.
+///
+/// 503 when the dataset holds no scheme (nothing useful could be answered).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Ready),
+        (status = 503, description = "No scheme loaded", body = Ready),
+    )
+)]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let ds = state.dataset();
+    let ready = !ds.schemes.is_empty();
+    let body = Ready {
+        status: if ready { "ready" } else { "no_schemes" },
+        dataset_version: ds.version.to_string(),
+        loaded_at: state.loaded_at(),
+        schemes: ds.schemes.iter().map(|s| s.scheme.id.to_string()).collect(),
+        postcodes: ds.postcodes.len(),
+    };
+    if ready {
+        HttpResponse::Ok().insert_header(no_cache()).json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header(no_cache())
+            .json(body)
+    }
+}
+
+/// Prometheus metrics.
+///
+/// `careband_http_requests_total{method,route,status}`,
+/// `careband_http_request_duration_seconds{method,route}` (histogram),
+/// `careband_dataset_info{version}` and `careband_reloads_total{outcome}`. Routes are
+/// patterns (`/v1/postcodes/{postcode}`), never the paths asked.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
+)]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(no_cache())
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics().render())
+}

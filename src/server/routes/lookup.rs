@@ -1,0 +1,467 @@
+//! `GET /v1/lookup` (one query) and `POST /v1/lookup` (up to [`BULK_CAP`] queries).
+//!
+//! A query is exactly one of: a postcode (full or partial), a WGS84 `lat`+`lon`, a BNG
+//! `easting`+`northing`, or free text `q` in which a full postcode is looked for. Each may
+//! carry a `date`. The answer is the library's [`Answer`] as is, so fields the engine gains
+//! appear here without change.
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::engine::answer::Answer;
+use crate::engine::dataset::Dataset;
+use crate::engine::lookup::lookup;
+use crate::engine::postcode::{self, PostcodeQuery};
+use crate::engine::query::{Query, TextMatch, find_postcode};
+use crate::geocoder;
+
+use crate::server::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+use crate::server::state::AppState;
+
+/// Most queries in one bulk request.
+pub const BULK_CAP: usize = 1000;
+
+/// Most partial-postcode queries (area summaries) in one bulk request: each resolves every
+/// postcode of its sector, district or area, so they cost far more than a full postcode.
+pub const BULK_AREA_CAP: usize = 10;
+
+/// Longest postcode or free-text value accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 300;
+
+/// Query parameters of `GET /v1/lookup`. Numbers arrive as text and are checked here so that
+/// an error can name the parameter.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LookupParams {
+    /// A full postcode (`NR1 1AA`, any case and spacing) or a partial one: a sector (`NR1 1`),
+    /// district (`NR1`) or area (`NR`), which gives a summary of the bands in it.
+    pub postcode: Option<String>,
+    /// WGS84 latitude, decimal degrees (with `lon`).
+    #[param(value_type = Option<f64>)]
+    pub lat: Option<String>,
+    /// WGS84 longitude, decimal degrees (with `lat`).
+    #[param(value_type = Option<f64>)]
+    pub lon: Option<String>,
+    /// British National Grid easting, metres (with `northing`).
+    #[param(value_type = Option<f64>)]
+    pub easting: Option<String>,
+    /// British National Grid northing, metres (with `easting`).
+    #[param(value_type = Option<f64>)]
+    pub northing: Option<String>,
+    /// Free text such as an address line. A full postcode found in it is used and the
+    /// answer's `text_match` says which part of the text that was; without one, the text is
+    /// read as a place, a road and locality, or an address, and the answer (`kind: places`)
+    /// lists the ranked candidates, each with its band and whether its extent spans bands.
+    /// When an external geocoder is configured and the text is an address the gazetteer cannot
+    /// settle, the geocoder's point is resolved instead (`kind: point`,
+    /// `source: geocoder:<kind>`); if it fails, the gazetteer's answer carries a note.
+    pub q: Option<String>,
+    /// The date to answer for (rates and open surgeries on that day), `YYYY-MM-DD`; default
+    /// today.
+    #[param(value_type = Option<String>, format = Date)]
+    pub date: Option<String>,
+}
+
+/// One query of a bulk request: the same fields as the `GET` parameters, numbers as JSON
+/// numbers. Unknown fields are refused (per item), so a misspelt field is not ignored.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    /// A full or partial postcode.
+    pub postcode: Option<String>,
+    /// WGS84 latitude.
+    pub lat: Option<f64>,
+    /// WGS84 longitude.
+    pub lon: Option<f64>,
+    /// BNG easting, metres.
+    pub easting: Option<f64>,
+    /// BNG northing, metres.
+    pub northing: Option<f64>,
+    /// Free text: an address (a full postcode in it wins), a road and locality, or a place.
+    pub q: Option<String>,
+    /// `YYYY-MM-DD`; default today.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub date: Option<String>,
+}
+
+/// The answer to one lookup: the engine's answer, plus which part of the text was used for a
+/// free-text query.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LookupResponse {
+    /// The engine's answer (`kind` is `point` or `area`).
+    #[serde(flatten)]
+    pub answer: Answer,
+    /// For `q` queries: the part of the text read as the postcode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_match: Option<TextMatch>,
+}
+
+/// The answer to a bulk request: one result per query, in request order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResponse {
+    /// Number of results (equals the number of queries).
+    pub count: usize,
+    /// Queries answered (status 200).
+    pub answered: usize,
+    /// Results in request order.
+    pub results: Vec<BulkResult>,
+}
+
+/// One bulk result: an answer or an error, never both.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    /// Position of the query in the request (0-based).
+    pub index: usize,
+    /// The status the query would have had on its own (200, 400, 404).
+    pub status: u16,
+    /// The answer, when `status` is 200.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<LookupResponse>,
+    /// The error, otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+}
+
+/// A query ready to run.
+struct Prepared {
+    query: Query,
+    date: NaiveDate,
+    text_field: &'static str,
+    text_match: Option<TextMatch>,
+}
+
+pub(crate) fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn parse_number(field: &'static str, text: &str) -> Result<f64, ApiError> {
+    text.trim().parse::<f64>().map_err(|_| {
+        ApiError::bad(
+            ErrorCode::BadNumber,
+            Some(field),
+            format!("{field} must be a decimal number"),
+        )
+    })
+}
+
+pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        ApiError::bad(
+            ErrorCode::BadDate,
+            Some("date"),
+            "date must be a calendar date written YYYY-MM-DD, e.g. 2019-04-08",
+        )
+    })
+}
+
+fn check_text(field: &'static str, text: &str) -> Result<(), ApiError> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::bad(
+            ErrorCode::TooLong,
+            Some(field),
+            format!("{field} is longer than {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Which single query the fields make, or a 400 saying what is missing or extra.
+fn prepare(r: LookupRequest, default_date: NaiveDate) -> Result<Prepared, ApiError> {
+    let LookupRequest {
+        postcode,
+        lat,
+        lon,
+        easting,
+        northing,
+        q,
+        date,
+    } = r;
+    let date = date.as_deref().map(parse_date).transpose()?;
+    let pair = |a: Option<f64>, b: Option<f64>, na: &'static str, nb: &'static str| match (a, b) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ApiError::bad(
+            ErrorCode::MissingParameter,
+            Some(nb),
+            format!("{na} needs {nb}"),
+        )),
+        (None, Some(_)) => Err(ApiError::bad(
+            ErrorCode::MissingParameter,
+            Some(na),
+            format!("{nb} needs {na}"),
+        )),
+    };
+    let point = pair(lat, lon, "lat", "lon")?;
+    let bng = pair(easting, northing, "easting", "northing")?;
+    let given = usize::from(postcode.is_some())
+        + usize::from(point.is_some())
+        + usize::from(bng.is_some())
+        + usize::from(q.is_some());
+    if given == 0 {
+        return Err(ApiError::bad(
+            ErrorCode::MissingQuery,
+            None,
+            "give one of: postcode, lat and lon, easting and northing, or q",
+        ));
+    }
+    if given > 1 {
+        return Err(ApiError::bad(
+            ErrorCode::AmbiguousQuery,
+            None,
+            "give only one of: postcode, lat and lon, easting and northing, or q",
+        ));
+    }
+    let date = date.unwrap_or(default_date);
+    let mut prepared = Prepared {
+        query: Query::Postcode(String::new()),
+        date,
+        text_field: "postcode",
+        text_match: None,
+    };
+    if let Some(p) = postcode {
+        check_text("postcode", &p)?;
+        prepared.query = Query::Postcode(p);
+    } else if let Some((lat, lon)) = point {
+        prepared.query = Query::Point { lat, lon };
+    } else if let Some((easting, northing)) = bng {
+        prepared.query = Query::Bng { easting, northing };
+    } else if let Some(text) = q {
+        check_text("q", &text)?;
+        prepared.text_field = "q";
+        if let Some(m) = find_postcode(&text) {
+            prepared.query = Query::Postcode(m.postcode.clone());
+            prepared.text_match = Some(m);
+        } else if postcode::parse(&text).is_ok() {
+            // The whole text is a partial postcode (`NR1`): answer it as such.
+            prepared.query = Query::Postcode(text);
+        } else {
+            // A place, a road or an address without a postcode: the gazetteer reads it.
+            prepared.query = Query::Text(text);
+        }
+    }
+    Ok(prepared)
+}
+
+fn run(ds: &Dataset, p: Prepared) -> Result<LookupResponse, ApiError> {
+    lookup(ds, &p.query, p.date)
+        .map(|answer| LookupResponse {
+            answer,
+            text_match: p.text_match,
+        })
+        .map_err(|e| ApiError::from_lookup(e, p.text_field))
+}
+
+/// Look up one postcode, point or address.
+///
+/// Give exactly one of `postcode`, `lat`+`lon`, `easting`+`northing` or `q`. A partial
+/// postcode (`NR1`, `NR1 1`) answers with a summary of its postcodes (`kind: area`). A point
+/// outside every scheme is a 200 with `covered: false`.
+#[utoipa::path(
+    get,
+    path = "/v1/lookup",
+    tag = "lookup",
+    params(LookupParams),
+    responses(
+        (status = 200, description = "The answer (`kind` `point`, `area` or `places`)", body = LookupResponse),
+        (status = 400, description = "Bad or missing parameter; `field` names it", body = ErrorBody),
+        (status = 404, description = "Unknown postcode, area or place (with `suggestions`)", body = ErrorBody),
+        (status = 405, description = "Method not allowed", body = ErrorBody),
+        (status = 414, description = "Query string too long", body = ErrorBody),
+    )
+)]
+pub async fn get_lookup(
+    state: web::Data<AppState>,
+    params: web::Query<LookupParams>,
+) -> Result<web::Json<LookupResponse>, ApiError> {
+    let p = params.into_inner();
+    let num = |field, v: Option<String>| v.map(|t| parse_number(field, &t)).transpose();
+    let request = LookupRequest {
+        postcode: p.postcode,
+        lat: num("lat", p.lat)?,
+        lon: num("lon", p.lon)?,
+        easting: num("easting", p.easting)?,
+        northing: num("northing", p.northing)?,
+        q: p.q,
+        date: p.date,
+    };
+    let Prepared {
+        query,
+        date,
+        text_field,
+        text_match,
+    } = prepare(request, today())?;
+    let ds = state.dataset();
+    let text = match &query {
+        Query::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let offline = if is_costly(&query) {
+        // A partial postcode or a place resolves many postcodes: run it off the async workers.
+        let ds = Arc::clone(&ds);
+        web::block(move || lookup(&ds, &query, date))
+            .await
+            .map_err(|e| ApiError::internal("looking up off the workers", e))?
+    } else {
+        lookup(&ds, &query, date)
+    };
+    let answer = match (state.geocoder(), text) {
+        // Awaited on the worker: the request is async and does not hold a thread.
+        (Some(g), Some(text)) => geocoder::refine(&ds, g, &text, offline, date).await,
+        _ => offline,
+    };
+    answer
+        .map(|answer| web::Json(LookupResponse { answer, text_match }))
+        .map_err(|e| ApiError::from_lookup(e, text_field))
+}
+
+fn is_unit(text: &str) -> bool {
+    matches!(postcode::parse(text), Ok(PostcodeQuery::Unit(_)))
+}
+
+/// Partial postcodes and place texts resolve every postcode of an area.
+fn is_costly(q: &Query) -> bool {
+    match q {
+        Query::Postcode(t) => !is_unit(t),
+        Query::Text(_) => true,
+        _ => false,
+    }
+}
+
+/// One bulk item: its JSON turned into a prepared query, or the per-item error.
+fn prepare_item(item: Value, default_date: NaiveDate) -> Result<Prepared, ApiError> {
+    if !item.is_object() {
+        return Err(ApiError::bad(
+            ErrorCode::BadItem,
+            None,
+            "each query must be a JSON object such as {\"postcode\": \"NR1 1AA\"}",
+        ));
+    }
+    let r: LookupRequest = serde_json::from_value(item).map_err(|e| {
+        ApiError::bad(
+            ErrorCode::BadItem,
+            None,
+            format!("this query is not valid: {e}"),
+        )
+    })?;
+    prepare(r, default_date)
+}
+
+/// Look up many postcodes, points or addresses at once.
+///
+/// The body is a JSON array of up to 1000 queries, each an object with the fields of the `GET`
+/// parameters (numbers as JSON numbers). The response has one result per query, in the same
+/// order; a query that fails has its error inside the 200 response. At most 10 of the queries
+/// may be partial postcodes (area summaries); further ones get a per-query 400.
+#[utoipa::path(
+    post,
+    path = "/v1/lookup",
+    tag = "lookup",
+    request_body(content = Vec<LookupRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "One result per query, in order", body = BulkResponse),
+        (status = 400, description = "The body is not valid JSON", body = ErrorBody),
+        (status = 413, description = "More than 1000 queries, or the body is too large; `limit` says the cap", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "Valid JSON, but not an array", body = ErrorBody),
+    )
+)]
+pub async fn post_lookup(
+    state: web::Data<AppState>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let Value::Array(items) = body.into_inner() else {
+        return Err(ApiError::Unprocessable {
+            message: "the body must be a JSON array of queries".into(),
+        });
+    };
+    if items.len() > BULK_CAP {
+        return Err(ApiError::TooLarge {
+            message: format!(
+                "at most {BULK_CAP} queries per request, got {}: split the batch",
+                items.len()
+            ),
+            limit: BULK_CAP,
+        });
+    }
+    let ds = state.dataset();
+    let default_date = today();
+    let response = web::block(move || {
+        let mut areas = 0;
+        let mut area_budget = |p: Prepared| {
+            if is_costly(&p.query) {
+                areas += 1;
+                if areas > BULK_AREA_CAP {
+                    return Err(ApiError::bad(
+                        ErrorCode::TooManyAreaQueries,
+                        Some(p.text_field),
+                        format!(
+                            "at most {BULK_AREA_CAP} partial postcodes or place names per bulk request; ask for the rest in another request or give full postcodes"
+                        ),
+                    ));
+                }
+            }
+            Ok(p)
+        };
+        let results: Vec<BulkResult> = items
+            .into_iter()
+            .enumerate()
+            .map(
+                |(index, item)| match prepare_item(item, default_date)
+                    .and_then(&mut area_budget)
+                    .and_then(|p| run(&ds, p))
+                {
+                    Ok(answer) => BulkResult {
+                        index,
+                        status: 200,
+                        answer: Some(answer),
+                        error: None,
+                    },
+                    Err(e) => BulkResult {
+                        index,
+                        status: actix_web::ResponseError::status_code(&e).as_u16(),
+                        answer: None,
+                        error: Some(e.detail()),
+                    },
+                },
+            )
+            .collect();
+        BulkResponse {
+            count: results.len(),
+            answered: results.iter().filter(|r| r.status == 200).count(),
+            results,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal("looking up off the workers", e))?;
+    Ok(HttpResponse::Ok().json(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_one_query_kind_is_required() {
+        let d = NaiveDate::from_ymd_opt(2019, 6, 1).unwrap();
+        let e = prepare(LookupRequest::default(), d).err().unwrap();
+        assert_eq!(e.code(), "missing_query");
+        let both = LookupRequest {
+            postcode: Some("NR1 1AA".into()),
+            lat: Some(1.0),
+            lon: Some(2.0),
+            ..LookupRequest::default()
+        };
+        assert_eq!(prepare(both, d).err().unwrap().code(), "ambiguous_query");
+        let half = LookupRequest {
+            lat: Some(52.0),
+            ..LookupRequest::default()
+        };
+        let e = prepare(half, d).err().unwrap();
+        assert_eq!(e.detail().field.as_deref(), Some("lon"));
+    }
+}
