@@ -1,9 +1,9 @@
 //! Build script.
 //!
-//! - geodata/ is embedded into the binary (include_dir!); rebuild when any file in it changes.
+//! - geodata/ is embedded into the binary (`include_dir!`); rebuild when any file in it changes.
 //! - The web page's map library (Leaflet, installed by `npm ci` in web/) is embedded when it is
-//!   there: this writes `web_vendor.rs` to OUT_DIR with the library's files, or with `None`
-//!   when web/node_modules has not been installed, in which case the page works without its
+//!   there: this writes `web_vendor.rs` to `OUT_DIR` with the library's files, or with `None`
+//!   when `web/node_modules` has not been installed, in which case the page works without its
 //!   map and says so.
 use std::path::Path;
 
@@ -30,7 +30,7 @@ fn main() {
                 .and_then(|text| version_of(&text))
                 .unwrap_or_else(|| "unknown".into());
             format!(
-                "/// Leaflet, as installed from npm into web/node_modules.\n\
+                "/// Leaflet, as installed from npm into `web/node_modules`.\n\
                  pub(crate) static LEAFLET: Option<Vendor> = Some(Vendor {{\n    \
                  version: {version:?},\n    \
                  js: include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/web/node_modules/leaflet/dist/leaflet.js\")),\n    \
@@ -43,7 +43,11 @@ fn main() {
     };
     let target = Path::new(&out_dir).join("web_vendor.rs");
     if let Err(e) = std::fs::write(&target, code) {
-        panic!("cannot write {}: {e}", target.display());
+        // A build script reports failure by panicking; the message names the file.
+        #[expect(clippy::panic, reason = "a build script fails by panicking")]
+        {
+            panic!("cannot write {}: {e}", target.display());
+        }
     }
 }
 

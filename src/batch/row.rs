@@ -91,15 +91,15 @@ impl Plan {
                     .collect(),
             }
         } else {
-            let named = |role: &'static str, name: &Option<String>| {
+            let by_name = |role: &'static str, name: &Option<String>| {
                 name.as_deref()
                     .map(|n| named_column(header, role, n))
                     .transpose()
             };
             let pair =
                 |a: (&'static str, &Option<String>), b: (&'static str, &Option<String>)| match (
-                    named(a.0, a.1)?,
-                    named(b.0, b.1)?,
+                    by_name(a.0, a.1)?,
+                    by_name(b.0, b.1)?,
                 ) {
                     (Some(x), Some(y)) => Ok(Some((x, y))),
                     (None, None) => Ok(None),
@@ -114,7 +114,7 @@ impl Plan {
                 };
             Self {
                 width,
-                postcode: named("postcode", &names.postcode)?,
+                postcode: by_name("postcode", &names.postcode)?,
                 point: pair(("latitude", &names.lat), ("longitude", &names.lon))?,
                 bng: pair(("easting", &names.easting), ("northing", &names.northing))?,
                 address: names

@@ -174,11 +174,11 @@ fn cell_text(v: &DataRef<'_>) -> String {
         DataRef::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
         DataRef::DateTime(dt) => {
             if dt.is_datetime() {
-                let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
-                if (h, mi, s) == (0, 0, 0) {
-                    format!("{y:04}-{mo:02}-{d:02}")
+                let (year, month, day, hour, minute, second, _) = dt.to_ymd_hms_milli();
+                if (hour, minute, second) == (0, 0, 0) {
+                    format!("{year:04}-{month:02}-{day:02}")
                 } else {
-                    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+                    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
                 }
             } else {
                 number_text(dt.as_f64())

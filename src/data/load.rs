@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -202,8 +203,11 @@ struct Manifest {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+        .fold(String::with_capacity(64), |mut hex, b| {
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 struct Reader<'a> {
@@ -458,13 +462,12 @@ fn load_postcodes(reader: &Reader<'_>, path: &str) -> Result<PostcodeTable, Load
         // Admin codes repeat across thousands of postcodes: one shared copy of each.
         let mut nonempty = |s: Option<String>| {
             let s = s.filter(|s| !s.is_empty())?;
-            Some(match codes.get(s.as_str()) {
-                Some(known) => known.clone(),
-                None => {
-                    let text = Text::from(s);
-                    codes.insert(text.clone());
-                    text
-                }
+            Some(if let Some(known) = codes.get(s.as_str()) {
+                known.clone()
+            } else {
+                let text = Text::from(s);
+                codes.insert(text.clone());
+                text
             })
         };
         records.push(PostcodeRecord {

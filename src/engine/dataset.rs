@@ -82,6 +82,9 @@ pub struct PostcodeTable {
 
 impl PostcodeTable {
     /// Builds the table; records are sorted by postcode and duplicates keep the first.
+    ///
+    /// # Panics
+    /// With 2^32 records or more (all of Great Britain's postcodes are under 2^21).
     #[must_use]
     pub fn new(mut records: Vec<PostcodeRecord>) -> Self {
         records.sort_by(|a, b| a.postcode.cmp(&b.postcode));

@@ -29,6 +29,10 @@ pub const MAX_SUGGESTIONS: usize = 20;
 /// in it, when OS gives the road no locality of its own.
 pub const LOCALITY_RADIUS_M: i32 = 3_000;
 
+/// Most index entries an autocomplete prefix scan reads per key list, so a one-letter prefix
+/// costs no more than a longer one.
+const SCAN_CAP: usize = 4_000;
+
 /// Half the side (metres) of the square around a point searched for postcodes when the entry
 /// has no extent of its own (`GeoNames` places, neighbourhood names).
 pub const POINT_EXTENT_HALF_SIDE_M: i32 = 750;
@@ -704,7 +708,7 @@ impl Gazetteer {
             }
             (None, None) => self.fuzzy_find(&parts, &mut found),
         }
-        self.rank(&mut found, inside);
+        Self::rank(&mut found, inside);
         found
     }
 
@@ -831,7 +835,7 @@ impl Gazetteer {
     }
 
     /// Sorts, removes duplicates, truncates, and counts the ties at the top.
-    fn rank(&self, found: &mut Found<'_>, inside: impl Fn(&Place) -> bool) {
+    fn rank(found: &mut Found<'_>, inside: impl Fn(&Place) -> bool) {
         let key = |c: &Candidate<'_>| {
             (
                 c.matched,
@@ -910,7 +914,6 @@ impl Gazetteer {
         };
         // (match, kind rank, name length, id)
         let mut hits: BTreeMap<u32, NameMatch> = BTreeMap::new();
-        const SCAN_CAP: usize = 4_000;
         for (keys, typed) in [
             (&self.by_plain, &typed_plain),
             (&self.by_canon, &typed_canon),

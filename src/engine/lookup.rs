@@ -74,7 +74,12 @@ pub enum LookupError {
 }
 
 fn note_text(notes: &[String]) -> String {
-    notes.iter().map(|n| format!(" ({n})")).collect()
+    notes.iter().fold(String::new(), |mut text, n| {
+        text.push_str(" (");
+        text.push_str(n);
+        text.push(')');
+        text
+    })
 }
 
 fn suggest_text(s: &[String]) -> String {

@@ -42,6 +42,11 @@ pub fn resolve(ds: &Dataset, at: LonLat, date: NaiveDate) -> Resolution {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one pass over a scheme's rules in the order the answer states them: coverage, \
+              banding, rate, areas, providers; split, each step would take a dozen locals"
+)]
 fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<SchemeAnswer> {
     let s = &ls.scheme;
     let coverage = ls.layer(&s.coverage.layer)?.matching(

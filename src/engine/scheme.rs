@@ -200,6 +200,13 @@ impl std::fmt::Display for Service {
     }
 }
 
+/// Provider-list date ranges by (service, layer, area), with the list's index: what the
+/// overlap and hole checks walk.
+type Spans<'a> = std::collections::BTreeMap<
+    (&'a str, &'a str, &'a str),
+    Vec<(NaiveDate, Option<NaiveDate>, usize)>,
+>;
+
 /// Contract tiers in preference order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -410,6 +417,10 @@ impl Scheme {
     ///
     /// # Errors
     /// Every problem found, not just the first.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a flat list of independent checks, each a few lines; read top to bottom"
+    )]
     pub fn check(&self) -> Result<(), Vec<SchemeError>> {
         let mut errors = Vec::new();
         let mut err = |what: String| {
@@ -569,10 +580,6 @@ impl Scheme {
             }
         }
         // (service, layer, area) -> date ranges, to find overlaps and holes.
-        type Spans<'a> = std::collections::BTreeMap<
-            (&'a str, &'a str, &'a str),
-            Vec<(NaiveDate, Option<NaiveDate>, usize)>,
-        >;
         let mut spans: Spans<'_> = std::collections::BTreeMap::new();
         for (i, list) in self.provider_lists.iter().enumerate() {
             let at = format!(
@@ -746,6 +753,10 @@ source = "s"
 "#;
 
     #[test]
+    #[expect(
+        clippy::float_cmp,
+        reason = "rates parsed from decimal text equal the same decimal literals exactly"
+    )]
     fn the_rate_period_in_force_is_picked_by_date() {
         let s = scheme(TWO_PERIODS);
         assert!(s.check().is_ok(), "{:?}", s.check());

@@ -19,7 +19,7 @@ use crate::engine::coord::CoordError;
 use crate::engine::lookup::LookupError;
 
 /// Every machine-readable error code the API answers with. The error table of
-/// docs/http-api.md is checked against this list (and its statuses) by a test, and the OpenAPI
+/// `docs/http-api.md` is checked against this list (and its statuses) by a test, and the OpenAPI
 /// document's error schema lists exactly these values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -519,6 +519,10 @@ impl ResponseError for ApiError {
 
 /// Turns actix's JSON body failures into [`ApiError`]: wrong content type 415, too large 413,
 /// invalid JSON 400, valid JSON of the wrong shape 422.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "actix's error handler signature passes the error by value"
+)]
 pub(crate) fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let e = match &err {
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
@@ -551,6 +555,10 @@ pub(crate) fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web
 }
 
 /// Turns actix's query-string failures into a 400.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "actix's error handler signature passes the error by value"
+)]
 pub(crate) fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::bad(
         ErrorCode::BadQuery,
@@ -561,6 +569,10 @@ pub(crate) fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_w
 }
 
 /// Turns actix's path failures into a 400.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "actix's error handler signature passes the error by value"
+)]
 pub(crate) fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::bad(
         ErrorCode::BadPath,

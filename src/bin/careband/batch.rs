@@ -113,6 +113,11 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 }
 
 /// Runs `careband batch`.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the command's steps in order: check the paths, open, run, move the output into \
+              place, summarise"
+)]
 pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let stdin_input = args.input.as_os_str() == "-";
     for out in [&args.output, &args.summary_json].into_iter().flatten() {
@@ -190,34 +195,31 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.input.display().to_string()
     };
-    let summary = match &args.output {
-        Some(path) => {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            let tmp = tempfile::Builder::new()
-                .prefix(".careband-batch-")
-                .suffix(".tmp")
-                .tempfile_in(dir)
-                .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-            let mut out = BufWriter::with_capacity(OUTPUT_BUF, tmp.as_file());
-            let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
-                .with_context(|| format!("batch of {what} failed"))?;
-            out.flush()
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            drop(out);
-            finish_output(tmp, path, args.force)?;
-            summary
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = BufWriter::with_capacity(OUTPUT_BUF, stdout.lock());
-            let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
-                .with_context(|| format!("batch of {what} failed"))?;
-            out.flush().context("cannot write standard output")?;
-            summary
-        }
+    let summary = if let Some(path) = &args.output {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".careband-batch-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        let mut out = BufWriter::with_capacity(OUTPUT_BUF, tmp.as_file());
+        let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
+            .with_context(|| format!("batch of {what} failed"))?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        drop(out);
+        finish_output(tmp, path, args.force)?;
+        summary
+    } else {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::with_capacity(OUTPUT_BUF, stdout.lock());
+        let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
+            .with_context(|| format!("batch of {what} failed"))?;
+        out.flush().context("cannot write standard output")?;
+        summary
     };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -256,9 +258,7 @@ fn finish_output(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> anyh
     {
         use std::os::unix::fs::PermissionsExt as _;
         // Temporary files are created private (0600); the answers are an ordinary file.
-        let mode = std::fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0o644);
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o777);
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("cannot set the permissions of {}", path.display()))?;
@@ -290,23 +290,18 @@ fn progress_bar(input_len: Option<u64>) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = match input_len {
-        Some(len) => {
-            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-            if let Ok(style) =
-                ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}, ETA {eta}")
-            {
-                bar.set_style(style);
-            }
-            bar
+    let bar = if let Some(len) = input_len {
+        let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}, ETA {eta}") {
+            bar.set_style(style);
         }
-        None => {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
-                bar.set_style(style);
-            }
-            bar
+        bar
+    } else {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+            bar.set_style(style);
         }
+        bar
     };
     bar.set_message("0 rows");
     bar.enable_steady_tick(Duration::from_millis(200));

@@ -244,10 +244,17 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
     use careband::data::load::ValidateTarget;
     let target = match scheme {
         None => ValidateTarget::All,
-        Some(s) if s.ends_with(".toml") || s.contains('/') => ValidateTarget::File {
-            text: std::fs::read(&s).with_context(|| format!("cannot read {s}"))?,
-            label: s,
-        },
+        Some(s)
+            if std::path::Path::new(&s)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+                || s.contains('/') =>
+        {
+            ValidateTarget::File {
+                text: std::fs::read(&s).with_context(|| format!("cannot read {s}"))?,
+                label: s,
+            }
+        }
         Some(id) => ValidateTarget::Id(id),
     };
     let reports = careband::data::load::validate(&data.source(), &target)?;

@@ -135,6 +135,10 @@ fn region_text(how: &PolygonMatch) -> String {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the scheme's lines in the order a broker reads them; each section is a few lines"
+)]
 fn scheme(out: &mut impl Write, s: &SchemeAnswer) -> io::Result<()> {
     writeln!(
         out,

@@ -24,8 +24,8 @@ use careband::server::{self, AppState};
     after_help = "Examples:\n  careband serve\n  careband serve --listen 0.0.0.0:8080 --cors-origin https://council.example\n  CAREBAND_CONFIG=/etc/careband.toml careband serve\n\nThe HTTP API is described at GET /openapi.json."
 )]
 pub struct ServeArgs {
-    /// TOML settings file (keys: listen, data_dir, cors_origins, log_level, log_queries,
-    /// admin_token, [limits], [geocoder]).
+    /// TOML settings file (keys: `listen`, `data_dir`, `cors_origins`, `log_level`,
+    /// `log_queries`, `admin_token`, `[limits]`, `[geocoder]`).
     #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].

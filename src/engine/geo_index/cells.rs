@@ -58,6 +58,10 @@ impl CellGrid {
     /// uncrossed cells with `exact` (the polygons covering a point, ascending).
     ///
     /// Returns `None` when the extent is not finite or there are too many distinct answers.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the numbered build steps share the grid under construction"
+    )]
     pub(super) fn build(
         extent: Rect<f64>,
         segments: impl Iterator<Item = (Coord<f64>, Coord<f64>)>,
@@ -69,7 +73,11 @@ impl CellGrid {
         }
         let size = (w * h / MAX_CELLS).sqrt().max(w.max(h) / 1024.0).max(1e-7);
         // Truncation is intended: both values are small, positive and finite.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "finite, non-negative and in range, as checked or clamped above"
+        )]
         let (cols, rows) = ((w / size) as usize + 1, (h / size) as usize + 1);
         let origin = extent.min();
         let mut grid = Self {
@@ -113,10 +121,16 @@ impl CellGrid {
             let base = grid.subcells.len();
             grid.subcells.resize(base + SPLIT * SPLIT, 0);
             let (c, r) = (cell % cols, cell / cols);
-            #[allow(clippy::cast_precision_loss)]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "grid sizes are far below 2^52: exact in f64"
+            )]
             let (cx, cy) = (c as f64, r as f64);
             while let Some(&(_, unit)) = crossings.get(next).filter(|(i, _)| *i == cell) {
-                #[allow(clippy::cast_precision_loss)]
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "grid sizes are far below 2^52: exact in f64"
+                )]
                 let scale = SPLIT as f64;
                 let s0 = clamp_cell((unit[0] - cx) * scale, SPLIT);
                 let s1 = clamp_cell((unit[2] - cx) * scale, SPLIT);
@@ -150,18 +164,17 @@ impl CellGrid {
                         .checked_sub(1)
                         .and_then(|l| grid.uncrossed(l, fr))
                         .or_else(|| fr.checked_sub(1).and_then(|d| grid.uncrossed(fc, d)));
-                    let id = match inherited {
-                        Some(id) => id,
-                        None => {
-                            let answer = exact(grid.fine_centre(fc, fr));
-                            let fresh = u32::try_from(grid.answers.len())
-                                .ok()
-                                .filter(|&n| n < SPLIT_BASE)?;
-                            *interned.entry(answer.clone()).or_insert_with(|| {
-                                grid.answers.push(answer);
-                                fresh
-                            })
-                        }
+                    let id = if let Some(id) = inherited {
+                        id
+                    } else {
+                        let answer = exact(grid.fine_centre(fc, fr));
+                        let fresh = u32::try_from(grid.answers.len())
+                            .ok()
+                            .filter(|&n| n < SPLIT_BASE)?;
+                        *interned.entry(answer.clone()).or_insert_with(|| {
+                            grid.answers.push(answer);
+                            fresh
+                        })
                     };
                     grid.set(slot, id);
                 }
@@ -176,18 +189,31 @@ impl CellGrid {
         let fx = (at.x - self.origin.x) / self.size;
         let fy = (at.y - self.origin.y) / self.size;
         // `!(x >= 0)` also rejects NaN.
-        #[allow(clippy::cast_precision_loss)]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "grid sizes are far below 2^52: exact in f64"
+        )]
         if !(fx >= 0.0 && fy >= 0.0 && fx < self.cols as f64 && fy < self.rows as f64) {
             return None;
         }
         // Truncation is intended: both values are in range and non-negative.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "finite, non-negative and in range, as checked or clamped above"
+        )]
         let (c, r) = (fx as usize, fy as usize);
         let mut id = *self.cells.get(r * self.cols + c)?;
         if id >= SPLIT_BASE {
-            #[allow(clippy::cast_precision_loss)]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "grid sizes are far below 2^52: exact in f64"
+            )]
             let (cx, cy) = (c as f64, r as f64);
-            #[allow(clippy::cast_precision_loss)]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "grid sizes are far below 2^52: exact in f64"
+            )]
             let scale = SPLIT as f64;
             let s = clamp_cell((fx - cx) * scale, SPLIT);
             let t = clamp_cell((fy - cy) * scale, SPLIT);
@@ -204,7 +230,10 @@ impl CellGrid {
     #[cfg(test)]
     pub(super) fn settled_share(&self) -> f64 {
         let crossed = self.subcells.iter().filter(|&&v| v == CROSSED).count();
-        #[allow(clippy::cast_precision_loss)]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "grid sizes are far below 2^52: exact in f64"
+        )]
         let share = 1.0 - crossed as f64 / (self.cells.len() * SPLIT * SPLIT) as f64;
         share
     }
@@ -248,9 +277,15 @@ impl CellGrid {
     }
 
     fn fine_centre(&self, fc: usize, fr: usize) -> Coord<f64> {
-        #[allow(clippy::cast_precision_loss)]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "grid sizes are far below 2^52: exact in f64"
+        )]
         let fine = self.size / SPLIT as f64;
-        #[allow(clippy::cast_precision_loss)]
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "grid sizes are far below 2^52: exact in f64"
+        )]
         Coord {
             x: self.origin.x + (fc as f64 + 0.5) * fine,
             y: self.origin.y + (fr as f64 + 0.5) * fine,
@@ -267,10 +302,17 @@ enum Slot {
 
 /// The cell index of a coordinate in cell units, clamped into `0..n`.
 fn clamp_cell(v: f64, n: usize) -> usize {
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "grid sizes are far below 2^52: exact in f64"
+    )]
     let top = (n - 1) as f64;
     // Truncation is intended: the value is clamped into 0..n first (NaN becomes 0).
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "finite, non-negative and in range, as checked or clamped above"
+    )]
     let cell = v.floor().clamp(0.0, top) as usize;
     cell
 }

@@ -217,6 +217,9 @@ impl<A> PolygonIndex<A> {
     ///
     /// # Runtime
     /// `O(v log v)` in the total number of vertices `v`.
+    ///
+    /// # Panics
+    /// With 2^32 shapes or more (a layer holds thousands).
     #[must_use]
     pub fn build(entries: Vec<(MultiPolygon<f64>, A)>) -> Self {
         let mut tree_entries = Vec::new();
@@ -551,10 +554,10 @@ mod tests {
     /// on vertices, on edges and on cell corners.
     #[test]
     fn the_cell_grid_agrees_with_the_exact_test_everywhere() {
-        let star = |r_out: f64, r_in: f64, n: usize| -> Vec<(f64, f64)> {
+        let star = |r_out: f64, r_in: f64, n: u32| -> Vec<(f64, f64)> {
             (0..=2 * n)
                 .map(|k| {
-                    let a = std::f64::consts::PI * (k % (2 * n)) as f64 / n as f64;
+                    let a = std::f64::consts::PI * f64::from(k % (2 * n)) / f64::from(n);
                     let r = if k % 2 == 0 { r_out } else { r_in };
                     (1.0 + r * a.cos(), 52.0 + r * a.sin())
                 })
@@ -586,8 +589,8 @@ mod tests {
             .map(|&(x, y)| Coord { x, y })
             .collect();
         probes.extend(outer.windows(2).chain(hole.windows(2)).map(|w| Coord {
-            x: (w[0].0 + w[1].0) / 2.0,
-            y: (w[0].1 + w[1].1) / 2.0,
+            x: f64::midpoint(w[0].0, w[1].0),
+            y: f64::midpoint(w[0].1, w[1].1),
         }));
         for i in 0..300 {
             for j in 0..200 {
@@ -682,6 +685,6 @@ mod tests {
     #[test]
     fn an_empty_point_index_has_no_nearest() {
         let idx: PointIndex<()> = PointIndex::build(vec![]);
-        assert!(idx.nearest(ll(0.0, 0.0), |_| true).is_none());
+        assert!(idx.nearest(ll(0.0, 0.0), |()| true).is_none());
     }
 }

@@ -54,7 +54,7 @@ const PIECES_IN_FLIGHT: usize = 8;
 /// Query parameters of `POST /v1/batch`: the flags of `careband batch`, by the same names.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(
+#[expect(
     dead_code,
     reason = "documents the parameters for OpenAPI; they are parsed from the raw pairs so that address_col may repeat"
 )]
