@@ -113,31 +113,28 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
         Query::Postcode(text) => lookup_postcode(ds, text, date),
         Query::Point { lat, lon } => {
             let at = LonLat::new(*lon, *lat)?;
-            Ok(Answer::Point(PointAnswer {
-                query: format!("{lat},{lon}"),
-                postcode: None,
-                source: AnswerSource::Point,
-                precision: Precision::ExactPoint,
-                geocoded: None,
-                notes: Vec::new(),
-                resolution: resolve(ds, at, date),
-            }))
+            Ok(exact_point(ds, format!("{lat},{lon}"), at, date))
         }
         Query::Text(text) => lookup_text(ds, text, date),
         Query::Bng { easting, northing } => {
             let bng = Bng::new(*easting, *northing)?;
             let at = ds.grid.to_lon_lat(bng)?;
-            Ok(Answer::Point(PointAnswer {
-                query: format!("E {easting} N {northing}"),
-                postcode: None,
-                source: AnswerSource::Point,
-                precision: Precision::ExactPoint,
-                geocoded: None,
-                notes: Vec::new(),
-                resolution: resolve(ds, at, date),
-            }))
+            Ok(exact_point(ds, format!("E {easting} N {northing}"), at, date))
         }
     }
+}
+
+/// The answer for a point given as such (WGS84 or BNG): resolved where it is.
+fn exact_point(ds: &Dataset, query: String, at: LonLat, date: NaiveDate) -> Answer {
+    Answer::Point(PointAnswer {
+        query,
+        postcode: None,
+        source: AnswerSource::Point,
+        precision: Precision::ExactPoint,
+        geocoded: None,
+        notes: Vec::new(),
+        resolution: resolve(ds, at, date),
+    })
 }
 
 fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, LookupError> {

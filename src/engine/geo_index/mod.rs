@@ -285,19 +285,7 @@ impl<A> PolygonIndex<A> {
                 .shapes
                 .iter()
                 .flat_map(|s| s.boundary.iter())
-                .map(|seg| {
-                    let g = seg.geom();
-                    (
-                        Coord {
-                            x: g.from[0],
-                            y: g.from[1],
-                        },
-                        Coord {
-                            x: g.to[0],
-                            y: g.to[1],
-                        },
-                    )
-                });
+                .map(segment_ends);
             index.cells = CellGrid::build(extent, segments, |c| index.covering_exact(c));
         }
         index
@@ -474,19 +462,16 @@ fn on_boundary(boundary: &RTree<SegmentEntry>, c: Coord<f64>) -> bool {
     boundary
         .locate_in_envelope_intersecting(&AABB::from_point(p))
         .any(|seg| {
-            let g = seg.geom();
-            let line = Line::new(
-                Coord {
-                    x: g.from[0],
-                    y: g.from[1],
-                },
-                Coord {
-                    x: g.to[0],
-                    y: g.to[1],
-                },
-            );
-            line.intersects(&c)
+            let (from, to) = segment_ends(seg);
+            Line::new(from, to).intersects(&c)
         })
+}
+
+/// A boundary segment's two ends as coordinates.
+fn segment_ends(seg: &SegmentEntry) -> (Coord<f64>, Coord<f64>) {
+    let g = seg.geom();
+    let end = |p: [f64; 2]| Coord { x: p[0], y: p[1] };
+    (end(g.from), end(g.to))
 }
 
 #[cfg(test)]
