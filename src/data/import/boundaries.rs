@@ -9,14 +9,18 @@ use std::path::Path;
 
 use geo::{BoundingRect, Distance, Euclidean, LineString, MultiPolygon, Point, Polygon, Rect};
 use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
 
-use super::json::{self, Json};
 use super::{FileMeta, ImportError, ImportReport, Output};
 use crate::data::reproject::{self, BNG};
 
 /// A polygonal `GeoJSON` geometry, as read and as written (`{"type":…,"coordinates":…}`).
-#[derive(Debug, Clone, Serialize)]
+///
+/// Coordinates are read by `serde_json` with its `float_roundtrip` feature, which rounds every
+/// number correctly, so the source coordinates are written back bit for bit. A position is
+/// exactly `[lon, lat]`: one with a height is rejected rather than silently cut down.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", content = "coordinates")]
 enum Shape {
     Polygon(Vec<Vec<[f64; 2]>>),
@@ -78,6 +82,7 @@ impl Shape {
 }
 
 /// One feature read from a source file, with its kept properties in output order.
+#[derive(Debug)]
 struct Feature {
     properties: Vec<(&'static str, String)>,
     geometry: Shape,
@@ -297,30 +302,36 @@ pub(super) fn import(
 /// Reads a `FeatureCollection` of polygons, keeping the properties in `keep` (all required, as
 /// strings) in that order.
 fn read_features(path: &Path, keep: &'static [&'static str]) -> Result<Vec<Feature>, ImportError> {
-    let text = fs::read_to_string(path).map_err(|source| ImportError::Read {
+    let bytes = fs::read(path).map_err(|source| ImportError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let root = json::parse(&text).map_err(|e| ImportError::GeoJson {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })?;
-    let top_error = |reason: String| ImportError::GeoJson {
-        path: path.to_owned(),
-        reason,
-    };
-    if root.get("type").and_then(Json::as_str) != Some("FeatureCollection") {
-        return Err(top_error("not a FeatureCollection".to_owned()));
-    }
-    let features = root
-        .get("features")
-        .and_then(Json::as_array)
-        .ok_or_else(|| top_error("`features` is not an array".to_owned()))?;
-    features
-        .iter()
+    parse_features(path, &bytes, keep)
+}
+
+/// Parses the bytes of a `FeatureCollection` of polygons as [`read_features`] does; `path` only
+/// names the file in errors.
+fn parse_features(
+    path: &Path,
+    bytes: &[u8],
+    keep: &'static [&'static str],
+) -> Result<Vec<Feature>, ImportError> {
+    let collection: SourceCollection =
+        serde_json::from_slice(bytes).map_err(|source| ImportError::GeoJsonParse {
+            path: path.to_owned(),
+            source,
+        })?;
+    collection
+        .features
+        .into_iter()
         .enumerate()
-        .map(|(index, feature)| {
-            read_feature(feature, keep).map_err(|reason| ImportError::Feature {
+        .map(|(index, FeatureSlot(feature))| {
+            let feature = feature.map_err(|source| ImportError::FeatureParse {
+                path: path.to_owned(),
+                index,
+                source,
+            })?;
+            feature.keep(keep).map_err(|reason| ImportError::Feature {
                 path: path.to_owned(),
                 index,
                 reason,
@@ -329,64 +340,85 @@ fn read_features(path: &Path, keep: &'static [&'static str]) -> Result<Vec<Featu
         .collect()
 }
 
-/// One feature, or why it is unusable.
-fn read_feature(feature: &Json, keep: &'static [&'static str]) -> Result<Feature, String> {
-    if feature.get("type").and_then(Json::as_str) != Some("Feature") {
-        return Err("not a Feature".to_owned());
-    }
-    let properties = keep
-        .iter()
-        .map(
-            |&name| match feature.get("properties").and_then(|p| p.get(name)) {
-                Some(Json::String(s)) => Ok((name, s.trim().to_owned())),
-                Some(other) => Err(format!("property {name} is {}, not a string", other.kind())),
-                None => Err(format!("property {name} is missing")),
-            },
-        )
-        .collect::<Result<Vec<_>, _>>()?;
-    let geometry = feature.get("geometry").ok_or("has no geometry")?;
-    let coordinates = geometry
-        .get("coordinates")
-        .ok_or("geometry has no coordinates")?;
-    let geometry = match geometry.get("type").and_then(Json::as_str) {
-        Some("Polygon") => Shape::Polygon(rings(coordinates)?),
-        Some("MultiPolygon") => Shape::MultiPolygon(
-            array(coordinates)?
-                .iter()
-                .map(rings)
-                .collect::<Result<_, _>>()?,
-        ),
-        _ => return Err("geometry is not a Polygon or MultiPolygon".to_owned()),
-    };
-    if let Some(problem) = geometry.problem() {
-        return Err(problem);
-    }
-    Ok(Feature {
-        properties,
-        geometry,
-    })
+/// The top level of a source file. Unknown members (`name`, `crs`, `bbox`) are skipped without
+/// being built into a tree.
+#[derive(Deserialize)]
+struct SourceCollection {
+    #[serde(rename = "type")]
+    _kind: CollectionTag,
+    features: Vec<FeatureSlot>,
 }
 
-fn array(value: &Json) -> Result<&[Json], String> {
-    value
-        .as_array()
-        .ok_or_else(|| format!("coordinates hold {} where an array belongs", value.kind()))
+/// The only accepted `type` of a source file.
+#[derive(Deserialize)]
+enum CollectionTag {
+    FeatureCollection,
 }
 
-/// The rings of one polygon: arrays of `[lon, lat]` positions.
-fn rings(value: &Json) -> Result<Vec<Vec<[f64; 2]>>, String> {
-    array(value)?
-        .iter()
-        .map(|ring| {
-            array(ring)?
-                .iter()
-                .map(|position| match array(position)? {
-                    [Json::Number(lon), Json::Number(lat)] => Ok([*lon, *lat]),
-                    _ => Err("a position is not a pair of numbers [lon, lat]".to_owned()),
-                })
-                .collect()
+/// One element of `features`: read into a JSON tree of its own first, then into a
+/// [`SourceFeature`]. A feature of the wrong shape thus fails on its own and is reported by its
+/// index (a failure inside one typed pass over the whole file would carry only a line and
+/// column), while at most one feature is held as a tree at a time. A syntax error still fails
+/// the whole file, with its line and column.
+struct FeatureSlot(Result<SourceFeature, serde_json::Error>);
+
+impl<'de> Deserialize<'de> for FeatureSlot {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let tree = Value::deserialize(deserializer)?;
+        Ok(Self(SourceFeature::deserialize(tree)))
+    }
+}
+
+/// A source feature as written: tagged `Feature`, with any properties and a polygonal geometry.
+#[derive(Deserialize)]
+struct SourceFeature {
+    #[serde(rename = "type")]
+    _kind: FeatureTag,
+    /// All properties; `null` or absent reads as none, so each listed one is then "missing".
+    properties: Option<Map<String, Value>>,
+    geometry: Shape,
+}
+
+/// The only accepted `type` of a feature.
+#[derive(Deserialize)]
+enum FeatureTag {
+    Feature,
+}
+
+impl SourceFeature {
+    /// The feature with only the properties in `keep` (all required, as strings, trimmed), in
+    /// that order; or why it is unusable.
+    fn keep(self, keep: &'static [&'static str]) -> Result<Feature, String> {
+        let properties = keep
+            .iter()
+            .map(
+                |&name| match self.properties.as_ref().and_then(|p| p.get(name)) {
+                    Some(Value::String(s)) => Ok((name, s.trim().to_owned())),
+                    Some(other) => Err(format!("property {name} is {}, not a string", kind(other))),
+                    None => Err(format!("property {name} is missing")),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(problem) = self.geometry.problem() {
+            return Err(problem);
+        }
+        Ok(Feature {
+            properties,
+            geometry: self.geometry,
         })
-        .collect()
+    }
+}
+
+/// A short name of a JSON value's kind, for messages.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 fn norfolk_in_bng(path: &Path, index: usize, shape: &Shape) -> Result<NorfolkBng, ImportError> {
@@ -409,4 +441,175 @@ fn norfolk_in_bng(path: &Path, index: usize, shape: &Shape) -> Result<NorfolkBng
         reason: "Norfolk has an empty geometry".to_owned(),
     })?;
     Ok(NorfolkBng { shape, bbox })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEEP: &[&str] = &["CODE", "NAME"];
+
+    fn parse(text: &str) -> Result<Vec<Feature>, ImportError> {
+        parse_features(Path::new("test.geojson"), text.as_bytes(), KEEP)
+    }
+
+    /// A collection of one feature with these properties and geometry (both JSON text).
+    fn one(properties: &str, geometry: &str) -> String {
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{properties},"geometry":{geometry}}}]}}"#
+        )
+    }
+
+    const PROPS: &str = r#"{"CODE":"E1","NAME":"One"}"#;
+    const SQUARE: &str = r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}"#;
+
+    #[test]
+    fn coordinates_are_rounded_correctly() {
+        // Long mantissas, where a fast float parser may land one unit in the last place off,
+        // a halfway case that must round to even, and a negative zero.
+        for text in [
+            "52.581448238475204",
+            "0.9255758757235",
+            "-2.572132851149163",
+            "0.927133439994527",
+            "1.00000000000000011102230246251565404236316680908203125",
+            "1e-7",
+            "-0",
+            "0",
+        ] {
+            let geometry = format!(
+                r#"{{"type":"Polygon","coordinates":[[[{text},1],[1,0],[1,1],[{text},1]]]}}"#
+            );
+            let features = parse(&one(PROPS, &geometry)).unwrap();
+            let Shape::Polygon(rings) = &features[0].geometry else {
+                panic!("not a polygon");
+            };
+            let expected: f64 = text.parse().unwrap();
+            assert_eq!(rings[0][0][0].to_bits(), expected.to_bits(), "{text}");
+        }
+    }
+
+    #[test]
+    fn listed_properties_are_kept_in_order_unescaped_and_trimmed() {
+        let properties =
+            r#"{"NAME":"K\u00f6ln \"x\" \ud83d\ude00","OTHER":[1,{"a":null}],"CODE":" E1 "}"#;
+        let features = parse(&one(properties, SQUARE)).unwrap();
+        assert_eq!(
+            features[0].properties,
+            [
+                ("CODE", "E1".to_owned()),
+                ("NAME", "Köln \"x\" 😀".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_multipolygon_and_unknown_members_are_read() {
+        let text = r#"{"type":"FeatureCollection","name":"x","crs":{"type":"name"},"features":[
+            {"id":7,"properties":{"CODE":"E1","NAME":"One"},"type":"Feature",
+             "geometry":{"coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[2,2],[3,2],[3,3],[2,2]]]],
+                         "bbox":[0,0,3,3],"type":"MultiPolygon"}}]}"#;
+        let features = parse(text).unwrap();
+        assert!(matches!(&features[0].geometry, Shape::MultiPolygon(p) if p.len() == 2));
+    }
+
+    #[test]
+    fn malformed_json_fails_the_file_with_line_and_column() {
+        let err =
+            parse("{\"type\":\"FeatureCollection\",\n  \"features\": [1, 2,]\n}").unwrap_err();
+        let ImportError::GeoJsonParse { source, .. } = &err else {
+            panic!("{err:?}");
+        };
+        // The `]` after the trailing comma.
+        assert_eq!((source.line(), source.column()), (2, 21), "{source}");
+        for bad in ["01", "1.", "-", "+1", ".5", "NaN", "1e999", "nul"] {
+            let text = one(
+                PROPS,
+                &format!(r#"{{"type":"Polygon","coordinates":[[[{bad},0],[1,0],[1,1],[0,0]]]}}"#),
+            );
+            assert!(
+                matches!(parse(&text), Err(ImportError::GeoJsonParse { .. })),
+                "{bad:?}"
+            );
+        }
+        for bad in [
+            "",
+            "[1 2]",
+            "{\"a\" 1}",
+            "\"abc",
+            "[]",
+            "{\"type\":\"Feature\"}",
+        ] {
+            assert!(
+                matches!(parse(bad), Err(ImportError::GeoJsonParse { .. })),
+                "{bad:?}"
+            );
+        }
+        let trailing = format!("{} x", one(PROPS, SQUARE));
+        assert!(matches!(
+            parse(&trailing),
+            Err(ImportError::GeoJsonParse { .. })
+        ));
+    }
+
+    #[test]
+    fn a_feature_of_the_wrong_shape_is_reported_by_its_index() {
+        let good = format!(r#"{{"type":"Feature","properties":{PROPS},"geometry":{SQUARE}}}"#);
+        for bad in [
+            r#"{"type":"Foo","properties":{},"geometry":null}"#.to_owned(),
+            format!(r#"{{"type":"Feature","properties":{PROPS}}}"#),
+            format!(
+                r#"{{"type":"Feature","properties":{PROPS},"geometry":{{"type":"Point","coordinates":[0,0]}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","properties":{PROPS},"geometry":{{"type":"Polygon","coordinates":[[[0,0,5],[1,0,5],[1,1,5],[0,0,5]]]}}}}"#
+            ),
+            format!(
+                r#"{{"type":"Feature","properties":{PROPS},"geometry":{{"type":"Polygon","coordinates":[[0,0],[1,0],[1,1],[0,0]]}}}}"#
+            ),
+            format!(r#"{{"type":"Feature","properties":[],"geometry":{SQUARE}}}"#),
+        ] {
+            let text = format!(r#"{{"type":"FeatureCollection","features":[{good},{bad}]}}"#);
+            let err = parse(&text).unwrap_err();
+            assert!(
+                matches!(err, ImportError::FeatureParse { index: 1, .. }),
+                "{bad}: {err:?}"
+            );
+            assert!(std::error::Error::source(&err).is_some());
+        }
+    }
+
+    #[test]
+    fn an_unusable_property_or_ring_is_reported_by_its_index() {
+        for (properties, geometry, reason) in [
+            (r#"{"CODE":"E1"}"#, SQUARE, "property NAME is missing"),
+            (
+                r#"{"CODE":5,"NAME":"x"}"#,
+                SQUARE,
+                "property CODE is a number, not a string",
+            ),
+            ("null", SQUARE, "property CODE is missing"),
+            (
+                PROPS,
+                r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}"#,
+                "polygon 0 ring 0 is not a closed ring of at least 4 positions",
+            ),
+            (
+                PROPS,
+                r#"{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,91],[0,0]]]}"#,
+                "polygon 0 ring 0 has (1, 91), not a lon/lat",
+            ),
+        ] {
+            let err = parse(&one(properties, geometry)).unwrap_err();
+            let ImportError::Feature {
+                index: 0,
+                reason: got,
+                ..
+            } = &err
+            else {
+                panic!("{err:?}");
+            };
+            assert_eq!(got, reason);
+        }
+    }
 }

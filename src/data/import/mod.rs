@@ -29,7 +29,6 @@ mod areas;
 mod boundaries;
 mod centres;
 mod csvio;
-mod json;
 mod manifest;
 mod places;
 mod postcodes;
@@ -151,6 +150,28 @@ pub enum ImportError {
         path: PathBuf,
         /// What is wrong, with the line and column for a syntax error.
         reason: String,
+    },
+    /// An input `GeoJSON` file is not valid JSON, or its top level is not a `FeatureCollection`
+    /// with a `features` array.
+    #[error("cannot read {} as a GeoJSON FeatureCollection", .path.display())]
+    GeoJsonParse {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error, with the line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A `GeoJSON` feature is not a `Feature` with a `Polygon` or `MultiPolygon` geometry of
+    /// `[lon, lat]` positions.
+    #[error("{}: feature #{index}: not a Feature with a polygonal geometry", .path.display())]
+    FeatureParse {
+        /// The file.
+        path: PathBuf,
+        /// The 0-based feature index.
+        index: usize,
+        /// What does not match.
+        #[source]
+        source: serde_json::Error,
     },
     /// A `GeoJSON` feature lacks a property or has an unusable geometry.
     #[error("{}: feature #{index}: {reason}", .path.display())]
