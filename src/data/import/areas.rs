@@ -148,9 +148,9 @@ fn read_layer(
         source,
     })?;
     let features = crate::data::load::parse_layer(rel, &bytes, None, id, name).map_err(|e| {
-        ImportError::GeoJson {
+        ImportError::Layer {
             path: path.clone(),
-            reason: e.to_string(),
+            source: Box::new(e),
         }
     })?;
     Ok(features
@@ -220,9 +220,9 @@ fn write_collection(
 ) -> Result<(), ImportError> {
     let n = features.len();
     let mut bytes = serde_json::to_vec(&json!({"type": "FeatureCollection", "features": features}))
-        .map_err(|e| ImportError::GeoJson {
+        .map_err(|e| ImportError::Serialise {
             path: out.path(rel),
-            reason: e.to_string(),
+            source: Box::new(e),
         })?;
     bytes.push(b'\n');
     out.write(rel, &bytes, n, meta)?;
@@ -389,18 +389,18 @@ fn pcns(opendata: &Path, out: &mut Output, report: &mut ImportReport) -> Result<
         ));
     }
     let mut csv = csv::Writer::from_writer(Vec::new());
-    let csv_err = |e: csv::Error| ImportError::GeoJson {
+    let csv_err = |e: csv::Error| ImportError::Serialise {
         path: out.path(PRACTICE_PCN_OUT),
-        reason: e.to_string(),
+        source: Box::new(e),
     };
     csv.write_record(["code", "name", "pcn_code", "pcn_name", "ccg"])
         .map_err(csv_err)?;
     for p in &practices {
         csv.write_record(p).map_err(csv_err)?;
     }
-    let bytes = csv.into_inner().map_err(|e| ImportError::GeoJson {
+    let bytes = csv.into_inner().map_err(|e| ImportError::Serialise {
         path: out.path(PRACTICE_PCN_OUT),
-        reason: e.to_string(),
+        source: Box::new(e.into_error()),
     })?;
     out.write(
         PRACTICE_PCN_OUT,

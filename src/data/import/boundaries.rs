@@ -282,7 +282,7 @@ pub(super) fn import(
         })
         .map_err(|e| ImportError::Serialise {
             path: out_path,
-            message: e.to_string(),
+            source: Box::new(e),
         })?;
         bytes.push(b'\n');
         out.write(layer.out_path, &bytes, features.len(), &layer.meta)?;

@@ -273,7 +273,7 @@ impl CsvSink {
 pub(super) fn sink_error(path: PathBuf) -> impl FnOnce(csv::Error) -> ImportError {
     move |e| ImportError::Serialise {
         path,
-        message: e.to_string(),
+        source: Box::new(e),
     }
 }
 

@@ -60,7 +60,7 @@ pub(super) fn write(out: &mut Output, report: &mut ImportReport) -> Result<(), I
     let path = out.path(MANIFEST_PATH);
     let body = toml::to_string(&manifest).map_err(|e| ImportError::Serialise {
         path: path.clone(),
-        message: e.to_string(),
+        source: Box::new(e),
     })?;
     let text = format!("{MANIFEST_COMMENT}{body}");
     write_atomically(&path, text.as_bytes())?;

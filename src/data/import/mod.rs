@@ -195,12 +195,22 @@ pub enum ImportError {
         source: Box<ReprojectError>,
     },
     /// An output file could not be serialised.
-    #[error("cannot serialise {}: {message}", .path.display())]
+    #[error("cannot serialise {}", .path.display())]
     Serialise {
         /// The output file.
         path: PathBuf,
-        /// The serialiser's message.
-        message: String,
+        /// The serialiser's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An input boundary file could not be read as a polygon layer.
+    #[error("cannot read the polygons of {}", .path.display())]
+    Layer {
+        /// The file.
+        path: PathBuf,
+        /// Why the layer reader refused it.
+        #[source]
+        source: Box<crate::data::load::LoadError>,
     },
     /// An output file or folder could not be written.
     #[error("cannot write {}", .path.display())]
