@@ -194,7 +194,7 @@ mod tests {
         let clock = ManualClock::new();
         let b = Breaker::new(1, COOL);
         b.failure(clock.now());
-        clock.advance(COOL - Duration::from_millis(1));
+        clock.advance(COOL.saturating_sub(Duration::from_millis(1)));
         assert!(!b.allow(clock.now()));
         clock.advance(Duration::from_millis(1));
         assert_eq!(b.state(clock.now()), BreakerState::HalfOpen);
@@ -214,7 +214,7 @@ mod tests {
         assert!(b.allow(clock.now()));
         b.failure(clock.now());
         assert_eq!(b.state(clock.now()), BreakerState::Open);
-        clock.advance(COOL - Duration::from_secs(1));
+        clock.advance(COOL.saturating_sub(Duration::from_secs(1)));
         assert!(!b.allow(clock.now()));
         clock.advance(Duration::from_secs(1));
         assert!(b.allow(clock.now()));

@@ -7,7 +7,7 @@
 //! - Expiry must follow the geocoder's [`Clock`](super::Clock), so that tests move a
 //!   `ManualClock` past the TTL. Both crates read time themselves (their clock is private), so
 //!   those tests would sleep for real, at least a second since the TTL is set in seconds.
-//! - Their eviction is TinyLFU with deferred upkeep: when full, a new key can be refused
+//! - Their eviction is `TinyLFU` with deferred upkeep: when full, a new key can be refused
 //!   outright (with capacity 2 holding `a` and `b`, inserting `c` kept `a` and `b`), and the
 //!   count settles only after pending tasks run. The repeat of a just-asked address, which is
 //!   what this cache is for, would then miss, and the least-recently-used order the tests pin
