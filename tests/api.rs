@@ -1528,3 +1528,31 @@ async fn the_openapi_error_schema_lists_exactly_the_error_codes() {
     all.sort_unstable();
     assert_eq!(listed, all);
 }
+
+#[cfg(target_os = "linux")]
+#[actix_web::test]
+async fn metrics_include_the_process_collector() {
+    let r = get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.text();
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+        "process_threads",
+    ] {
+        let sample = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} sample in {text}"));
+        assert!(sample.parse::<f64>().is_ok(), "{name} {sample}");
+    }
+    let rss = text
+        .lines()
+        .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+        .unwrap();
+    assert!(rss.parse::<f64>().unwrap() > 0.0, "{rss}");
+}

@@ -3,6 +3,10 @@
 //!
 //! Requests are labelled by route *pattern* (`/v1/postcodes/{postcode}`), never by the path
 //! asked, so no postcode reaches the metrics, and the number of series stays fixed.
+//!
+//! On Linux the registry also holds the prometheus crate's process collector:
+//! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds` and the
+//! rest, read from `/proc` at each scrape.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -27,7 +31,10 @@ impl Metrics {
     /// Creates and registers the collectors.
     ///
     /// # Panics
-    /// Never: the names and labels are constants that are valid and registered once.
+    /// Never: the names and labels of the request, dataset and reload collectors are valid
+    /// constants, each registered once in a fresh registry, so those steps cannot fail. The
+    /// process collector's definitions come from the prometheus crate, so its registration is
+    /// not assumed: a failure is logged and the metrics go on without it.
     #[must_use]
     pub fn new() -> Self {
         let registry = Registry::new();
@@ -70,6 +77,12 @@ impl Metrics {
             registry
                 .register(c)
                 .expect("each collector is registered once in a fresh registry");
+        }
+        #[cfg(target_os = "linux")]
+        if let Err(e) = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )) {
+            tracing::warn!(error = %e, "process metrics are not available");
         }
         Self {
             registry,
