@@ -1556,3 +1556,29 @@ async fn metrics_include_the_process_collector() {
         .unwrap();
     assert!(rss.parse::<f64>().unwrap() > 0.0, "{rss}");
 }
+
+#[actix_web::test]
+async fn metrics_count_an_unknown_method_token_as_other_without_a_series_of_its_own() {
+    let app = app!();
+    for token in ["BREW", "XYZZY"] {
+        let r = send(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::from_bytes(token.as_bytes()).unwrap())
+                .uri("/healthz")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = send(&app, test::TestRequest::get().uri("/metrics").to_request())
+        .await
+        .text();
+    assert!(
+        text.contains(
+            r#"careband_http_requests_total{method="other",route="/healthz",status="405"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("BREW") && !text.contains("XYZZY"), "{text}");
+}

@@ -2,7 +2,8 @@
 //! records them.
 //!
 //! Requests are labelled by route *pattern* (`/v1/postcodes/{postcode}`), never by the path
-//! asked, so no postcode reaches the metrics, and the number of series stays fixed.
+//! asked, so no postcode reaches the metrics, and by method from a closed set ([`method_label`]),
+//! so the number of series stays fixed whatever a client sends.
 //!
 //! On Linux the registry also holds the prometheus crate's process collector:
 //! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds` and the
@@ -93,8 +94,10 @@ impl Metrics {
         }
     }
 
-    /// Records one finished request.
+    /// Records one finished request. `method` is labelled through [`method_label`]; `route`
+    /// must come from a closed set (a route pattern or a fixed name), never from the request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
@@ -129,8 +132,35 @@ impl Metrics {
     }
 }
 
+/// The `method` label of a request: the method itself when it is one of HTTP's standard
+/// methods, else `other`. HTTP lets a client send any token as a method, and each new label
+/// value would be a new series kept for the life of the process.
+#[must_use]
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_any_other_token_is_other() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("PATCH"), "PATCH");
+        assert_eq!(method_label("get"), "other", "methods are case-sensitive");
+        assert_eq!(method_label("BREW"), "other");
     }
 }
