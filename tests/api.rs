@@ -1528,3 +1528,57 @@ async fn the_openapi_error_schema_lists_exactly_the_error_codes() {
     all.sort_unstable();
     assert_eq!(listed, all);
 }
+
+#[cfg(target_os = "linux")]
+#[actix_web::test]
+async fn metrics_include_the_process_collector() {
+    let r = get("/metrics").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let text = r.text();
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+        "process_threads",
+    ] {
+        let sample = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} sample in {text}"));
+        assert!(sample.parse::<f64>().is_ok(), "{name} {sample}");
+    }
+    let rss = text
+        .lines()
+        .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+        .unwrap();
+    assert!(rss.parse::<f64>().unwrap() > 0.0, "{rss}");
+}
+
+#[actix_web::test]
+async fn metrics_count_an_unknown_method_token_as_other_without_a_series_of_its_own() {
+    let app = app!();
+    for token in ["BREW", "XYZZY"] {
+        let r = send(
+            &app,
+            test::TestRequest::default()
+                .method(actix_web::http::Method::from_bytes(token.as_bytes()).unwrap())
+                .uri("/healthz")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let text = send(&app, test::TestRequest::get().uri("/metrics").to_request())
+        .await
+        .text();
+    assert!(
+        text.contains(
+            r#"careband_http_requests_total{method="other",route="/healthz",status="405"} 2"#
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("BREW") && !text.contains("XYZZY"), "{text}");
+}

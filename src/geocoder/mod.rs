@@ -8,9 +8,10 @@
 //!
 //! What makes it safe to depend on:
 //! 1. a timeout per request;
-//! 2. bounded retries with exponential backoff, only for failures that may pass (timeouts,
-//!    connection errors, 5xx, and 429 when its `Retry-After` is short), never for other 4xx or
-//!    an unreadable body;
+//! 2. bounded retries with exponential backoff (run by the `backon` crate), only for failures
+//!    that may pass (timeouts, connection errors, 5xx, and 429), and not when a `Retry-After`
+//!    asks for a longer pause than a caller should wait; never for other 4xx or an unreadable
+//!    body;
 //! 3. a response cache of bounded size and age, keyed by the normalised text;
 //! 4. a circuit breaker that stops calling after repeated failures until a cooldown passes;
 //! 5. on any failure the offline answer is given, with a note naming what happened.
@@ -31,6 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use chrono::NaiveDate;
 use geo::BoundingRect;
 
@@ -100,12 +102,54 @@ pub enum GeocodeError {
 }
 
 impl GeocodeError {
+    /// Whether the failure may pass, so that trying again is worth it.
     fn retryable(&self) -> bool {
         match self {
             Self::Timeout { .. } | Self::Connect | Self::Transport(_) => true,
             Self::Status { status } => *status == 429 || *status >= 500,
             Self::Garbage(_) | Self::TooLarge | Self::BreakerOpen => false,
         }
+    }
+}
+
+/// A failed attempt: what went wrong, and how long the service asked to be left alone
+/// (`Retry-After`), which decides whether and when it is tried again.
+#[derive(Debug)]
+struct Failed {
+    error: GeocodeError,
+    retry_after: Option<Duration>,
+}
+
+impl From<GeocodeError> for Failed {
+    fn from(error: GeocodeError) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// The waits between attempts: [`BACKOFF_BASE_MS`], then twice the wait before, for at most
+/// `retries` retries. No jitter, so the waits are exactly these.
+fn backoff_policy(retries: u32) -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(BACKOFF_BASE_MS))
+        .with_factor(2.0)
+        // The settings allow too few retries to reach this; it only keeps the doubling bounded.
+        .with_max_delay(Duration::from_millis(BACKOFF_BASE_MS << 10))
+        .with_max_times(usize::try_from(retries).unwrap_or(usize::MAX))
+}
+
+/// How long to wait before the next attempt, or `None` to stop: when the retries are used up
+/// (`backoff` is `None`), or when the service asked for a pause longer than
+/// [`MAX_RETRY_AFTER_MS`] (a caller is waiting; the offline answer is better than a long wait).
+/// A shorter `Retry-After` is honoured, never undercutting the backoff.
+fn retry_wait(backoff: Option<Duration>, retry_after: Option<Duration>) -> Option<Duration> {
+    let backoff = backoff?;
+    match retry_after {
+        Some(asked) if asked > Duration::from_millis(MAX_RETRY_AFTER_MS) => None,
+        Some(asked) => Some(asked.max(backoff)),
+        None => Some(backoff),
     }
 }
 
@@ -309,76 +353,69 @@ impl Geocoder {
         Ok(url)
     }
 
+    /// The service's answer to `text`, retried by [`backon`] under the policy of
+    /// [`backoff_policy`] and [`retry_wait`]: only [`GeocodeError::retryable`] failures, at most
+    /// `retries` times.
     async fn fetch(&self, text: &str) -> Result<Vec<GeocodedPlace>, GeocodeError> {
         let url = self.url(text)?;
-        let mut attempt = 0;
-        loop {
-            let (result, retry_after) = self.once(url.clone()).await;
-            let e = match result {
-                Ok(places) => return Ok(places),
-                Err(e) => e,
-            };
-            if attempt >= self.retries || !e.retryable() {
-                return Err(e);
-            }
-            let backoff = BACKOFF_BASE_MS.saturating_mul(1 << attempt.min(10));
-            let wait_ms = match retry_after {
-                Some(ms) if ms > MAX_RETRY_AFTER_MS => return Err(e),
-                Some(ms) => ms.max(backoff),
-                None => backoff,
-            };
-            tracing::debug!(kind = self.kind.as_str(), error = %e, attempt, wait_ms, "retrying the external geocoder");
-            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
-            attempt += 1;
-        }
+        let mut attempt = 0_u32;
+        (|| self.once(url.clone()))
+            .retry(backoff_policy(self.retries))
+            .sleep(backon::TokioSleeper)
+            .when(|failed: &Failed| failed.error.retryable())
+            .adjust(|failed, backoff| retry_wait(backoff, failed.retry_after))
+            .notify(|failed, wait| {
+                tracing::debug!(
+                    kind = self.kind.as_str(),
+                    error = %failed.error,
+                    attempt,
+                    wait_ms = wait.as_millis(),
+                    "retrying the external geocoder"
+                );
+                attempt += 1;
+            })
+            .await
+            .map_err(|failed| failed.error)
     }
 
-    /// One request: the parsed answer, or the error and any `Retry-After` in milliseconds.
-    async fn once(
-        &self,
-        url: reqwest::Url,
-    ) -> (Result<Vec<GeocodedPlace>, GeocodeError>, Option<u64>) {
+    /// One request: the parsed answer, or the error with any `Retry-After` the service sent.
+    async fn once(&self, url: reqwest::Url) -> Result<Vec<GeocodedPlace>, Failed> {
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let sent = self
+        let response = self
             .client
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .header(reqwest::header::ACCEPT_LANGUAGE, "en-GB")
             .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => return (Err(self.transport(&e)), None),
-        };
+            .await
+            .map_err(|e| self.transport(&e))?;
         let status = response.status();
         if !status.is_success() {
+            // Only the delay-seconds form is read; a date counts as absent (plain backoff).
             let retry_after = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| s.saturating_mul(1000));
-            return (
-                Err(GeocodeError::Status {
+                .map(Duration::from_secs);
+            return Err(Failed {
+                error: GeocodeError::Status {
                     status: status.as_u16(),
-                }),
+                },
                 retry_after,
-            );
+            });
         }
         if response
             .content_length()
             .is_some_and(|n| n > MAX_BODY_BYTES as u64)
         {
-            return (Err(GeocodeError::TooLarge), None);
+            return Err(GeocodeError::TooLarge.into());
         }
-        let body = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return (Err(self.transport(&e)), None),
-        };
+        let body = response.bytes().await.map_err(|e| self.transport(&e))?;
         if body.len() > MAX_BODY_BYTES {
-            return (Err(GeocodeError::TooLarge), None);
+            return Err(GeocodeError::TooLarge.into());
         }
-        (wire::parse(self.kind, &body).map_err(Into::into), None)
+        Ok(wire::parse(self.kind, &body).map_err(GeocodeError::from)?)
     }
 
     /// A reqwest error as a [`GeocodeError`], without its URL.
@@ -629,5 +666,31 @@ mod tests {
         assert!(looks_like_address("Flat 3, 12a Blickling Loke"));
         assert!(!looks_like_address("Mill Road, Aylsham"));
         assert!(!looks_like_address("Aylsham 12"));
+    }
+
+    #[test]
+    fn the_backoff_doubles_from_the_base_for_the_configured_retries() {
+        use backon::BackoffBuilder;
+        let waits: Vec<u128> = backoff_policy(4).build().map(|d| d.as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 800]);
+        assert_eq!(backoff_policy(0).build().next(), None);
+    }
+
+    #[test]
+    fn a_short_retry_after_is_honoured_and_a_long_one_ends_the_retries() {
+        let ms = Duration::from_millis;
+        assert_eq!(retry_wait(Some(ms(100)), None), Some(ms(100)));
+        assert_eq!(retry_wait(Some(ms(100)), Some(ms(1000))), Some(ms(1000)));
+        assert_eq!(retry_wait(Some(ms(400)), Some(ms(0))), Some(ms(400)));
+        assert_eq!(
+            retry_wait(Some(ms(100)), Some(ms(MAX_RETRY_AFTER_MS))),
+            Some(ms(2000))
+        );
+        assert_eq!(
+            retry_wait(Some(ms(100)), Some(ms(MAX_RETRY_AFTER_MS + 1))),
+            None
+        );
+        assert_eq!(retry_wait(None, Some(ms(1000))), None, "retries used up");
+        assert_eq!(retry_wait(None, None), None);
     }
 }

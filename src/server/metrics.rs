@@ -2,7 +2,12 @@
 //! records them.
 //!
 //! Requests are labelled by route *pattern* (`/v1/postcodes/{postcode}`), never by the path
-//! asked, so no postcode reaches the metrics, and the number of series stays fixed.
+//! asked, so no postcode reaches the metrics, and by method from a closed set ([`method_label`]),
+//! so the number of series stays fixed whatever a client sends.
+//!
+//! On Linux the registry also holds the prometheus crate's process collector:
+//! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds` and the
+//! rest, read from `/proc` at each scrape.
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -27,7 +32,10 @@ impl Metrics {
     /// Creates and registers the collectors.
     ///
     /// # Panics
-    /// Never: the names and labels are constants that are valid and registered once.
+    /// Never: the names and labels of the request, dataset and reload collectors are valid
+    /// constants, each registered once in a fresh registry, so those steps cannot fail. The
+    /// process collector's definitions come from the prometheus crate, so its registration is
+    /// not assumed: a failure is logged and the metrics go on without it.
     #[must_use]
     pub fn new() -> Self {
         let registry = Registry::new();
@@ -71,6 +79,12 @@ impl Metrics {
                 .register(c)
                 .expect("each collector is registered once in a fresh registry");
         }
+        #[cfg(target_os = "linux")]
+        if let Err(e) = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )) {
+            tracing::warn!(error = %e, "process metrics are not available");
+        }
         Self {
             registry,
             requests,
@@ -80,8 +94,10 @@ impl Metrics {
         }
     }
 
-    /// Records one finished request.
+    /// Records one finished request. `method` is labelled through [`method_label`]; `route`
+    /// must come from a closed set (a route pattern or a fixed name), never from the request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
@@ -116,8 +132,35 @@ impl Metrics {
     }
 }
 
+/// The `method` label of a request: the method itself when it is one of HTTP's standard
+/// methods, else `other`. HTTP lets a client send any token as a method, and each new label
+/// value would be a new series kept for the life of the process.
+#[must_use]
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_keep_their_name_and_any_other_token_is_other() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("PATCH"), "PATCH");
+        assert_eq!(method_label("get"), "other", "methods are case-sensitive");
+        assert_eq!(method_label("BREW"), "other");
     }
 }

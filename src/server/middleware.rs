@@ -6,6 +6,12 @@
 //! 2. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
 //! 3. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
 //!    error shape.
+//!
+//! [`observe`] is hand-written because neither maintained crate fits. `actix-web-prom` (0.10)
+//! labels every series with the raw method, so each token a client invents becomes a series,
+//! and with the raw path wherever no route matched unless a mask is set. `tracing-actix-web`
+//! (0.7) records the path with its query (`http.target`) in every request's span, which would
+//! put postcodes and addresses in the log whether or not `log_queries` is on.
 
 use std::time::Instant;
 
