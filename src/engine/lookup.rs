@@ -119,7 +119,12 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
         Query::Bng { easting, northing } => {
             let bng = Bng::new(*easting, *northing)?;
             let at = ds.grid.to_lon_lat(bng)?;
-            Ok(exact_point(ds, format!("E {easting} N {northing}"), at, date))
+            Ok(exact_point(
+                ds,
+                format!("E {easting} N {northing}"),
+                at,
+                date,
+            ))
         }
     }
 }

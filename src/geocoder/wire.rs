@@ -185,6 +185,10 @@ fn parse_nominatim(value: Value) -> Result<Vec<GeocodedPlace>, WireError> {
             let (Some(lat), Some(lon)) = (i.lat.get(), i.lon.get()) else {
                 return Err(shape("an item's lat or lon is not a number"));
             };
+            #[expect(
+                clippy::match_same_arms,
+                reason = "the arms read as the table of rank and address type to precision"
+            )]
             let precision = match (i.place_rank, i.addresstype.as_deref()) {
                 (Some(r), _) if r >= 28 => Precision::AddressPoint,
                 (Some(26 | 27), _) => Precision::RoadPoint,

@@ -132,9 +132,10 @@ fn log_request(
     }
     // Two decimals are plenty for a log line.
     let ms = (seconds * 1e5).round() / 100.0;
-    match query {
-        Some(query) => tracing::info!(method, route, status, ms, query, "request"),
-        None => tracing::info!(method, route, status, ms, "request"),
+    if let Some(query) = query {
+        tracing::info!(method, route, status, ms, query, "request");
+    } else {
+        tracing::info!(method, route, status, ms, "request");
     }
 }
 

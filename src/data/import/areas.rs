@@ -214,7 +214,7 @@ fn feature(props: Map<String, Value>, shape: &MultiPolygon<f64>) -> Value {
 fn write_collection(
     out: &mut Output,
     rel: &'static str,
-    features: Vec<Value>,
+    features: &[Value],
     meta: &'static FileMeta,
     report: &mut ImportReport,
 ) -> Result<(), ImportError> {
@@ -299,6 +299,10 @@ fn pcn_map(opendata: &Path) -> Result<PcnMap, ImportError> {
     Ok((pcns, practices))
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the numbered steps of the PCN derivation in the module docs, in order"
+)]
 fn pcns(opendata: &Path, out: &mut Output, report: &mut ImportReport) -> Result<(), ImportError> {
     let (pcn_info, practices) = pcn_map(opendata)?;
     // Patients per (LSOA, PCN).
@@ -380,7 +384,7 @@ fn pcns(opendata: &Path, out: &mut Output, report: &mut ImportReport) -> Result<
             &union(&shapes),
         ));
     }
-    write_collection(out, PCN_OUT, features, &PCN_META, report)?;
+    write_collection(out, PCN_OUT, &features, &PCN_META, report)?;
     if !unassigned.is_empty() {
         report.lines.push(format!(
             "  {} LSOAs without registered patients left out of every PCN: {}",
@@ -442,7 +446,7 @@ fn localities(
             &union(&parts),
         ));
     }
-    write_collection(out, LOCALITIES_OUT, features, &LOCALITIES_META, report)
+    write_collection(out, LOCALITIES_OUT, &features, &LOCALITIES_META, report)
 }
 
 fn bristol_zones(
@@ -500,7 +504,7 @@ fn bristol_zones(
         ));
         zone_shapes.insert(zone, shape);
     }
-    write_collection(out, ZONES_OUT, features, &ZONES_META, report)?;
+    write_collection(out, ZONES_OUT, &features, &ZONES_META, report)?;
     let mut night = Vec::new();
     for (id, name, zones) in NIGHT_ZONES {
         let parts: Vec<&MultiPolygon<f64>> =
@@ -515,5 +519,5 @@ fn bristol_zones(
             &union(&parts),
         ));
     }
-    write_collection(out, NIGHT_ZONES_OUT, night, &NIGHT_ZONES_META, report)
+    write_collection(out, NIGHT_ZONES_OUT, &night, &NIGHT_ZONES_META, report)
 }

@@ -98,6 +98,10 @@ fn metres(v: f64) -> i32 {
 }
 
 /// Reads one Open Names file: settlements and road pieces.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "x and y name the file's GEOMETRY_X and GEOMETRY_Y columns"
+)]
 fn read_open_names(path: &Path, out: &mut Vec<Entry>) -> Result<(), ImportError> {
     let mut src = CsvSource::open(path)?;
     let id = src.column("ID")?;
