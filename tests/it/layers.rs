@@ -4,7 +4,6 @@
 //! Layers, lowest first: `engine` (pure core), `data` (files, PROJ), `geocoder` (an external
 //! service), `batch` (files of rows), `server` (HTTP). The binary sits on top and may use all.
 //! Only code counts: comment and doc lines (which may link to any layer) are skipped.
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -8,37 +8,16 @@
 //! methods agree to well under 0.2%; the nearest practice must be the same.
 //! The brute-force test at the end repeats that second method in code for a sample.
 
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
-
-use std::sync::LazyLock;
-
-use careband::data::load::{DataSource, load};
-use careband::engine::answer::{Answer, PointAnswer};
-use careband::engine::answer::{RateKind, SchemeAnswer};
-use careband::engine::dataset::{Dataset, PostcodeStatus};
+use careband::engine::answer::{Answer, PointAnswer, RateKind, SchemeAnswer};
+use careband::engine::dataset::PostcodeStatus;
 use careband::engine::lookup::{LookupError, lookup};
 use careband::engine::query::Query;
-use chrono::NaiveDate;
 
-static DS: LazyLock<Dataset> = LazyLock::new(|| load(&DataSource::Embedded).unwrap());
-
-fn day(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn point(q: &str, date: &str) -> PointAnswer {
-    match lookup(&DS, &Query::Postcode(q.into()), day(date)) {
-        Ok(Answer::Point(p)) => p,
-        other => panic!("{q}: expected a point answer, got {other:?}"),
-    }
-}
+use crate::common::fixtures::geodata;
+use crate::common::{DATASET, date, point, scheme};
 
 fn norfolk(p: &PointAnswer) -> &SchemeAnswer {
-    p.resolution
-        .schemes
-        .iter()
-        .find(|s| s.scheme == "norfolk")
-        .unwrap_or_else(|| panic!("{}: no Norfolk answer: {:#?}", p.query, p.resolution))
+    scheme(&p.resolution.schemes, "norfolk")
 }
 
 /// (postcode, nearest practice code, BNG grid distance in metres, expected band, CCG 2019).
@@ -93,7 +72,7 @@ fn the_2018_rates_apply_before_8_april_2019() {
     assert_eq!(norfolk(&p).rate.as_ref().unwrap().hourly, 17.40);
     assert_eq!(
         norfolk(&p).rate.as_ref().unwrap().effective_from,
-        day("2018-04-09")
+        date("2018-04-09")
     );
     let p = point("NR1 1AA", "2019-04-08");
     assert_eq!(norfolk(&p).rate.as_ref().unwrap().hourly, 18.24);
@@ -134,12 +113,12 @@ fn a_postcode_about_three_miles_out_is_flagged_near_a_band_edge() {
 fn a_point_outside_norfolk_and_bristol_is_outside_coverage() {
     // Central London.
     let a = lookup(
-        &DS,
+        &DATASET,
         &Query::Point {
             lat: 51.5072,
             lon: -0.1276,
         },
-        day("2019-06-01"),
+        date("2019-06-01"),
     )
     .unwrap();
     let Answer::Point(p) = a else { panic!() };
@@ -162,12 +141,12 @@ fn a_bng_point_resolves_like_the_postcode_it_came_from() {
         pc.postcode.as_ref().unwrap().northing.unwrap(),
     );
     let Answer::Point(bng) = lookup(
-        &DS,
+        &DATASET,
         &Query::Bng {
             easting: f64::from(e),
             northing: f64::from(n),
         },
-        day("2019-06-01"),
+        date("2019-06-01"),
     )
     .unwrap() else {
         panic!()
@@ -185,8 +164,8 @@ fn a_bng_point_resolves_like_the_postcode_it_came_from() {
 
 #[test]
 fn postcode_inputs_as_users_type_them() {
-    let d = day("2019-06-01");
-    let q = |s: &str| lookup(&DS, &Query::Postcode(s.into()), d);
+    let d = date("2019-06-01");
+    let q = |s: &str| lookup(&DATASET, &Query::Postcode(s.into()), d);
     // Good, odd spacing, lower case: all the same answer.
     for s in ["NR1 1AA", "nr11aa", "  Nr1   1aA ", "NR11AA"] {
         let Ok(Answer::Point(p)) = q(s) else {
@@ -232,7 +211,7 @@ fn postcode_inputs_as_users_type_them() {
 
 #[test]
 fn a_terminated_postcode_is_answered_from_its_last_position_and_flagged() {
-    let rec = DS
+    let rec = DATASET
         .postcodes
         .records()
         .iter()
@@ -250,15 +229,16 @@ fn a_terminated_postcode_is_answered_from_its_last_position_and_flagged() {
 
 #[test]
 fn every_norfolk_postcode_resolves_inside_the_norfolk_scheme() {
-    let d = day("2019-06-01");
+    let d = date("2019-06-01");
     let mut n = 0;
     let mut outside = Vec::new();
-    for r in DS.postcodes.records() {
+    for r in DATASET.postcodes.records() {
         if r.county.as_deref() != Some("E10000020") {
             continue;
         }
         n += 1;
-        let Ok(Answer::Point(p)) = lookup(&DS, &Query::Postcode(r.postcode.to_string()), d) else {
+        let Ok(Answer::Point(p)) = lookup(&DATASET, &Query::Postcode(r.postcode.to_string()), d)
+        else {
             panic!("{} did not resolve", r.postcode);
         };
         match p.resolution.schemes.iter().find(|s| s.scheme == "norfolk") {
@@ -279,12 +259,8 @@ fn every_norfolk_postcode_resolves_inside_the_norfolk_scheme() {
 fn the_index_agrees_with_a_brute_force_grid_scan() {
     // Second method in code: nearest counting practice by Pythagoras on BNG, for every 211th
     // Norfolk postcode. The same practice must win unless two are within 0.3% of each other.
-    let d = day("2019-06-01");
-    let csv_text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/geodata/centres/gp_practices.csv"
-    ))
-    .unwrap();
+    let d = date("2019-06-01");
+    let csv_text = std::fs::read_to_string(geodata().join("centres/gp_practices.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
     let headers = rdr.headers().unwrap().clone();
     let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
@@ -313,7 +289,7 @@ fn the_index_agrees_with_a_brute_force_grid_scan() {
         })
         .collect();
     let mut checked = 0;
-    for r in DS
+    for r in DATASET
         .postcodes
         .records()
         .iter()

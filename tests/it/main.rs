@@ -1,0 +1,28 @@
+//! careband's integration tests, in one binary: one build, one link, and the embedded dataset
+//! loaded once for all of them.
+//!
+//! Each module tests one thing from outside the library: `api` the HTTP routes, `api_batch`
+//! `POST /v1/batch`, `batch` batch files in the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
+//! known answers on the shipped data, `engine` and `validate` small hand-made datasets,
+//! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
+//! and `web` the page. Shared helpers are in `common`.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions unwrap: there a failure is the test's failure"
+)]
+
+mod common;
+
+mod api;
+mod api_batch;
+mod batch;
+mod cli;
+mod data;
+mod engine;
+mod geocoder;
+mod layers;
+mod places;
+mod schemes;
+mod validate;
+mod web;
