@@ -2,7 +2,8 @@
 //! loaded once for all of them.
 //!
 //! Each module tests one thing from outside the library: `api` the HTTP routes, `api_batch`
-//! `POST /v1/batch`, `batch` batch files in the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
+//! `POST /v1/batch`, `answers` whole API answers as reviewed snapshots, `batch` batch files in
+//! the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets,
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
 //! and `web` the page. Shared helpers are in `common`.
@@ -14,6 +15,7 @@
 
 mod common;
 
+mod answers;
 mod api;
 mod api_batch;
 mod batch;
