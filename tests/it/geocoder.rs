@@ -137,6 +137,30 @@ async fn serve(server: &MockServer, template: ResponseTemplate) {
         .await;
 }
 
+/// A Nominatim stand-in that answers every request with the house.
+async fn house_server() -> MockServer {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
+    )
+    .await;
+    server
+}
+
+/// A Nominatim stand-in that answers `first` to the first request and the house to every
+/// later one.
+async fn house_after(first: ResponseTemplate) -> MockServer {
+    let server = house_server().await;
+    Mock::given(method("GET"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    server
+}
+
 #[test]
 fn the_address_is_one_the_gazetteer_cannot_settle() {
     // Many roads match equally, so the house needs the geocoder.
@@ -262,18 +286,7 @@ async fn a_slow_answer_times_out_and_the_offline_answer_says_so() {
 
 #[tokio::test]
 async fn a_500_is_retried_and_the_retry_answers() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_after(ResponseTemplate::new(500)).await;
     let mut c = config(&server, GeocoderKind::Nominatim);
     c.retries = 2;
     let g = geocoder(&c, &ManualClock::new());
@@ -323,18 +336,8 @@ async fn client_errors_and_garbage_are_not_retried() {
 #[tokio::test]
 async fn a_429_is_retried_after_a_short_retry_after_but_not_a_long_one() {
     for (retry_after, expected) in [("1", 2), ("3600", 1)] {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", retry_after))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        serve(
-            &server,
-            ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-        )
-        .await;
+        let server =
+            house_after(ResponseTemplate::new(429).insert_header("retry-after", retry_after)).await;
         let mut c = config(&server, GeocoderKind::Nominatim);
         c.retries = 2;
         let g = geocoder(&c, &ManualClock::new());
@@ -391,12 +394,7 @@ async fn a_point_outside_every_scheme_is_answered_as_outside_coverage() {
 
 #[tokio::test]
 async fn a_second_identical_query_is_answered_from_the_cache() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_server().await;
     let clock = ManualClock::new();
     let mut c = config(&server, GeocoderKind::Nominatim);
     c.cache_ttl_s = 60;
@@ -476,12 +474,7 @@ async fn a_failed_probe_opens_the_breaker_again() {
 
 #[tokio::test]
 async fn texts_settled_offline_are_never_sent() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_server().await;
     let g = geocoder(
         &config(&server, GeocoderKind::Nominatim),
         &ManualClock::new(),
@@ -537,12 +530,7 @@ fn state(g: Geocoder) -> AppState {
 
 #[actix_web::test]
 async fn the_api_answers_an_address_from_the_geocoder_and_labels_it() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_server().await;
     let g = geocoder(
         &config(&server, GeocoderKind::Nominatim),
         &ManualClock::new(),
