@@ -1,6 +1,6 @@
 //! HTTP API tests: every route through the production application (`careband::server::app`, which
 //! configures `careband::server::router`), the error table, limits, CORS, bulk ordering, the
-//! OpenAPI document, reload, and one real server on port 0 called over HTTP.
+//! `OpenAPI` document, reload, and one real server on port 0 called over HTTP.
 //!
 //! The embedded dataset is loaded once for the whole binary. Expected answers are never copied
 //! numbers: each is compared with what the library's `lookup` says for the same query.
@@ -1143,7 +1143,7 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
     }
 }
 
-/// The parameter `name` (in `location`) of `method path` in the OpenAPI document.
+/// The parameter `name` of `method path` in the `OpenAPI` document.
 fn documented_param<'a>(doc: &'a Value, method: &str, path: &str, name: &str) -> &'a Value {
     doc["paths"][path][method]["parameters"]
         .as_array()

@@ -119,7 +119,7 @@ async fn the_row_cap_is_a_413_and_rows_up_to_it_are_answered() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.header("careband-rows"), BATCH_MAX_ROWS.to_string());
     assert_eq!(
-        r.body.iter().filter(|b| **b == b'\n').count(),
+        memchr::memchr_iter(b'\n', &r.body).count(),
         usize::try_from(BATCH_MAX_ROWS).unwrap() + 1
     );
     at_cap.push(b'\n');

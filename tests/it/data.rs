@@ -222,15 +222,12 @@ fn lowestoft_in_waveney_is_outside_norfolk_county() {
 #[test]
 fn a_bng_point_resolves_like_the_postcode_it_came_from() {
     let pc = point("NR1 1AA", "2019-06-01");
-    let (e, n) = (
-        pc.postcode.as_ref().unwrap().easting.unwrap(),
-        pc.postcode.as_ref().unwrap().northing.unwrap(),
-    );
+    let facts = pc.postcode.as_ref().unwrap();
     let Answer::Point(bng) = lookup(
         &DATASET,
         &Query::Bng {
-            easting: f64::from(e),
-            northing: f64::from(n),
+            easting: f64::from(facts.easting.unwrap()),
+            northing: f64::from(facts.northing.unwrap()),
         },
         date("2019-06-01"),
     )

@@ -60,7 +60,7 @@ fn layers_named(line: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// (file:line, what it names) for every use of a higher layer.
+/// `path:line: what it names`, for every use of a higher layer.
 fn upward_edges(src: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for (rank, layer) in LAYERS.iter().enumerate() {

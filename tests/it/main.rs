@@ -8,9 +8,19 @@
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
 //! and `web` the page. Shared helpers are in `common`.
 
+// What tests do by nature, allowed once here rather than file by file.
+#![expect(
+    clippy::panic,
+    reason = "a test fails by panicking, with a message saying what was expected"
+)]
 #![expect(
     clippy::unwrap_used,
     reason = "helpers outside #[test] functions unwrap: there a failure is the test's failure"
+)]
+#![expect(
+    clippy::float_cmp,
+    reason = "rates and thresholds are compared with the decimal the data file gives, which \
+              parses to the same f64"
 )]
 
 mod common;

@@ -61,7 +61,7 @@ pub fn write_data_dir<P: AsRef<str>>(
     fs::write(dir.join("schemes").join(scheme_file), scheme).unwrap();
 }
 
-/// A closed GeoJSON ring through `points` as given.
+/// A closed `GeoJSON` ring through `points` as given.
 pub fn ring(points: &[(f64, f64)]) -> String {
     let pts: Vec<String> = points.iter().map(|(x, y)| format!("[{x},{y}]")).collect();
     format!("[{}]", pts.join(","))
@@ -72,7 +72,7 @@ pub fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> String {
     ring(&[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
 }
 
-/// A GeoJSON polygon feature with `code` and `name` properties; the first ring is the
+/// A `GeoJSON` polygon feature with `code` and `name` properties; the first ring is the
 /// exterior, any others are holes.
 pub fn feature(code: &str, name: &str, rings: &[String]) -> String {
     format!(
@@ -81,7 +81,7 @@ pub fn feature(code: &str, name: &str, rings: &[String]) -> String {
     )
 }
 
-/// A GeoJSON feature collection.
+/// A `GeoJSON` feature collection.
 pub fn collection(features: &[String]) -> String {
     format!(
         r#"{{"type":"FeatureCollection","features":[{}]}}"#,
