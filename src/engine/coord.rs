@@ -218,11 +218,39 @@ mod tests {
 
     #[test]
     fn nearly_antipodal_points_fall_back_to_karney() {
-        let a = LonLat::new(0.0, 0.0).unwrap();
-        let b = LonLat::new(179.7, 0.5).unwrap();
-        assert!(a.point().vincenty_distance(&b.point()).is_err());
-        let karney = Geodesic.distance(a.point(), b.point());
-        assert!((a.distance_m(b) - karney).abs() < 1e-6);
+        // Nearly antipodal pairs for which Vincenty's method does not converge, with their
+        // WGS84 distances as published in GeographicLib's test suite (cases GeodSolve9, 76 -
+        // Wellington to Salamanca - and 78): (lon1, lat1, lon2, lat2, metres, within). The
+        // margin is half a unit of the last published digit plus as much again for ours.
+        let published = [
+            (
+                0.0,
+                56.320_923_501_171,
+                179.664_747_671_772_9,
+                -56.320_923_501_171,
+                19_993_558.287,
+                1e-3,
+            ),
+            (
+                174.0 + 49.0 / 60.0,
+                -(41.0 + 19.0 / 60.0),
+                -(5.0 + 30.0 / 60.0),
+                40.0 + 58.0 / 60.0,
+                19_960_543.857_179,
+                1e-6,
+            ),
+            (0.0, 27.2, 179.5, -27.1, 19_974_354.765_767, 1e-6),
+        ];
+        for (lon1, lat1, lon2, lat2, metres, within) in published {
+            let a = LonLat::new(lon1, lat1).unwrap();
+            let b = LonLat::new(lon2, lat2).unwrap();
+            assert!(
+                a.point().vincenty_distance(&b.point()).is_err(),
+                "{a:?} {b:?}: Vincenty converges, so the fallback is not tested"
+            );
+            let d = a.distance_m(b);
+            assert!((d - metres).abs() < within, "{a:?} {b:?}: {d} vs {metres}");
+        }
     }
 
     #[test]
@@ -256,7 +284,12 @@ mod tests {
 
     #[test]
     fn three_miles_is_4828_metres() {
-        assert_relative_eq!(3.0 * METRES_PER_MILE, 4828.032);
-        assert_relative_eq!(metres_to_miles(4828.032), 3.0);
+        // From the units' legal definitions, not from METRES_PER_MILE: the international yard
+        // is exactly 0.9144 m (1959 agreement; Weights and Measures Act 1985 in the UK), and a
+        // mile is 1760 yards.
+        let three_miles_m = 3.0 * 1760.0 * 0.9144;
+        assert_relative_eq!(three_miles_m, 4828.032);
+        assert_relative_eq!(metres_to_miles(three_miles_m), 3.0);
+        assert_relative_eq!(metres_to_miles(0.9144), 1.0 / 1760.0);
     }
 }

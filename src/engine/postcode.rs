@@ -235,8 +235,9 @@ fn check_outward(s: &str) -> Result<(), PostcodeError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn unit_str(s: &str) -> String {
         match parse(s) {
@@ -322,5 +323,108 @@ mod tests {
         };
         assert_eq!(p.outward(), "NR25");
         assert_eq!(p.sector(), "NR25 7");
+    }
+
+    /// A valid full postcode, normalised: an outward code of each of the six shapes with an
+    /// inward code whose unit letters are ones Royal Mail uses, or the one exception GIR 0AA.
+    pub(crate) fn valid_postcode() -> impl Strategy<Value = String> {
+        let outward = prop_oneof![
+            "[A-Z][0-9]",
+            "[A-Z][0-9]{2}",
+            "[A-Z]{2}[0-9]",
+            "[A-Z]{2}[0-9]{2}",
+            "[A-Z][0-9][A-Z]",
+            "[A-Z]{2}[0-9][A-Z]",
+        ];
+        let inward = "[0-9][ABD-HJLNP-UW-Z]{2}";
+        prop_oneof![
+            20 => (outward, inward).prop_map(|(o, i)| format!("{o} {i}")),
+            1 => Just("GIR 0AA".to_string()),
+        ]
+    }
+
+    /// `code` with each letter in a random case.
+    pub(crate) fn any_case(code: String) -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<bool>(), code.len()).prop_map(move |lower| {
+            code.chars()
+                .zip(lower)
+                .map(|(c, l)| if l { c.to_ascii_lowercase() } else { c })
+                .collect()
+        })
+    }
+
+    /// A run of 0 to `max` whitespace characters, Unicode ones included.
+    fn blanks(max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![Just(' '), Just('\t'), Just('\u{a0}'), Just('\u{3000}')],
+            0..=max,
+        )
+        .prop_map(String::from_iter)
+    }
+
+    /// A valid postcode in random case with whitespace before, after and between any of its
+    /// characters (its own space included or not), and the normalised postcode.
+    fn typed_postcode() -> impl Strategy<Value = (String, String)> {
+        valid_postcode().prop_flat_map(|code| {
+            let compact: String = code.chars().filter(|c| *c != ' ').collect();
+            let gaps = proptest::collection::vec(blanks(2), compact.len() + 1);
+            (any_case(compact), gaps, Just(code)).prop_map(|(chars, gaps, code)| {
+                let mut typed = String::new();
+                for (c, gap) in chars.chars().zip(&gaps) {
+                    typed.push_str(gap);
+                    typed.push(c);
+                }
+                typed.push_str(&gaps[gaps.len() - 1]);
+                (typed, code)
+            })
+        })
+    }
+
+    /// Short strings of the characters postcodes are made of, to reach every branch.
+    fn postcode_like() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9 \t]{0,10}"
+    }
+
+    proptest! {
+        #[test]
+        fn any_case_and_spacing_of_a_valid_postcode_parses_to_it(
+            (typed, code) in typed_postcode(),
+        ) {
+            let words: Vec<&str> = typed.split_whitespace().collect();
+            // Two words with a lone character last is a sector's shape ("NR1 1"), so a full
+            // postcode typed that way ("NR11A A") is refused: see the next property.
+            prop_assume!(!(words.len() == 2 && words[1].len() == 1));
+            let parsed = parse(&typed);
+            prop_assert!(
+                matches!(&parsed, Ok(PostcodeQuery::Unit(p)) if p.as_str() == code),
+                "{typed:?}: {parsed:?}"
+            );
+        }
+
+        #[test]
+        fn a_postcode_whose_last_letter_is_typed_apart_is_refused_not_misread(
+            code in valid_postcode(),
+            gap in "[ \t]{1,3}",
+        ) {
+            let compact: String = code.chars().filter(|c| *c != ' ').collect();
+            let (head, last) = compact.split_at(compact.len() - 1);
+            let typed = format!("{head}{gap}{last}");
+            prop_assert!(parse(&typed).is_err(), "{typed:?}: {:?}", parse(&typed));
+        }
+
+        #[test]
+        fn parse_never_panics(text in any::<String>(), near in postcode_like()) {
+            let _ = parse(&text);
+            let _ = parse(&near);
+        }
+
+        #[test]
+        fn a_normalised_answer_parses_to_itself(text in postcode_like()) {
+            if let Ok(q) = parse(&text) {
+                prop_assert_eq!(parse(q.as_str()), Ok(q.clone()), "from {:?}", text);
+                prop_assert_eq!(q.as_str(), q.as_str().to_ascii_uppercase());
+                prop_assert!(!q.as_str().contains("  "));
+            }
+        }
     }
 }

@@ -117,6 +117,8 @@ pub fn find_postcode(text: &str) -> Option<TextMatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::postcode::tests::{any_case, valid_postcode};
+    use proptest::prelude::*;
 
     #[test]
     fn the_postcode_at_the_end_of_an_address_is_found() {
@@ -155,5 +157,67 @@ mod tests {
             find_postcode("from NR1 1AA to NR2 2BB").unwrap().postcode,
             "NR2 2BB"
         );
+    }
+
+    /// The characters `start..end` of `text`.
+    fn chars(text: &str, start: usize, end: usize) -> String {
+        text.chars().skip(start).take(end - start).collect()
+    }
+
+    /// A valid postcode as it might end an address: random case, written with its space (or
+    /// another run of whitespace) or without one; and the normalised postcode.
+    fn written_postcode() -> impl Strategy<Value = (String, String)> {
+        (
+            valid_postcode(),
+            prop_oneof![Just(""), Just(" "), Just("  "), Just("\t"), Just("\u{a0}")],
+        )
+            .prop_flat_map(|(code, space)| {
+                let written = code.replacen(' ', space, 1);
+                (any_case(written), Just(code))
+            })
+    }
+
+    /// Text of any Unicode characters, with runs of ASCII letters and digits mixed in so that
+    /// postcode-like tokens (and real postcodes) turn up.
+    fn address_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![any::<String>(), "[A-Za-z0-9]{1,7}", "[ ,.\t—é]{1,2}"],
+            0..8,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn a_postcode_after_a_separator_is_found_where_it_stands(
+            before in address_like(),
+            separator in "[^A-Za-z0-9]{1,3}",
+            (written, code) in written_postcode(),
+            after in "[^A-Za-z0-9]{0,3}",
+        ) {
+            let text = format!("{before}{separator}{written}{after}");
+            let m = find_postcode(&text);
+            prop_assert!(m.is_some(), "{text:?}");
+            let m = m.unwrap();
+            prop_assert_eq!(&m.postcode, &code);
+            prop_assert_eq!(&m.text, &written);
+            let start = before.chars().count() + separator.chars().count();
+            prop_assert_eq!((m.start, m.end), (start, start + written.chars().count()));
+            prop_assert_eq!(chars(&text, m.start, m.end), written);
+        }
+
+        #[test]
+        fn any_text_is_read_without_panicking_and_a_match_slices_back(text in address_like()) {
+            if let Some(m) = find_postcode(&text) {
+                prop_assert!(m.start < m.end);
+                prop_assert_eq!(chars(&text, m.start, m.end), m.text.clone());
+                let parsed = postcode::parse(&m.text);
+                prop_assert!(
+                    matches!(&parsed, Ok(PostcodeQuery::Unit(p)) if p.as_str() == m.postcode),
+                    "{:?}: {parsed:?}",
+                    m.text
+                );
+            }
+        }
     }
 }

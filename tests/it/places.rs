@@ -6,36 +6,26 @@
 //! practice and its distance were computed as a planar British National Grid distance (a
 //! second method: careband measures geodesic distance on WGS84; the two agree to well under
 //! 1% at these ranges) from `geodata/centres/gp_practices.csv`.
-#![allow(clippy::unwrap_used)]
 
-use std::sync::LazyLock;
-
-use chrono::NaiveDate;
-
-use careband::data::load::{DataSource, load};
-use careband::engine::answer::SchemeAnswer;
-use careband::engine::answer::{Answer, PlacesAnswer, Precision};
-use careband::engine::dataset::Dataset;
+use careband::engine::answer::{Answer, PlacesAnswer, Precision, SchemeAnswer};
 use careband::engine::gazetteer::{NameMatch, PlaceKind};
 use careband::engine::lookup::{LookupError, lookup};
 use careband::engine::query::Query;
 
-static DS: LazyLock<Dataset> =
-    LazyLock::new(|| load(&DataSource::Embedded).expect("the embedded dataset loads"));
+use crate::common::{DATASET, date, scheme};
 
-fn date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2019, 6, 1).unwrap()
-}
+/// The day every lookup here is made on.
+const ON: &str = "2019-06-01";
 
 fn places(text: &str) -> PlacesAnswer {
-    match lookup(&DS, &Query::Text(text.into()), date()) {
+    match lookup(&DATASET, &Query::Text(text.into()), date(ON)) {
         Ok(Answer::Places(p)) => p,
         other => panic!("{text:?}: expected candidates, got {other:?}"),
     }
 }
 
 fn norfolk(s: &[SchemeAnswer]) -> &SchemeAnswer {
-    s.iter().find(|s| s.scheme == "norfolk").unwrap()
+    scheme(s, "norfolk")
 }
 
 /// (band name, nearest centre code, distance in miles) of the Norfolk answer.
@@ -151,19 +141,19 @@ fn an_ambiguous_name_lists_every_candidate_with_its_band() {
 
 #[test]
 fn unknown_text_is_a_clear_not_found() {
-    let e = lookup(&DS, &Query::Text("Qwxyzzy Zzkq".into()), date()).unwrap_err();
+    let e = lookup(&DATASET, &Query::Text("Qwxyzzy Zzkq".into()), date(ON)).unwrap_err();
     assert!(matches!(e, LookupError::NoPlace { .. }), "{e}");
     assert!(e.is_not_found());
-    let e = lookup(&DS, &Query::Text(" ,; ".into()), date()).unwrap_err();
+    let e = lookup(&DATASET, &Query::Text(" ,; ".into()), date(ON)).unwrap_err();
     assert!(matches!(e, LookupError::EmptyText), "{e}");
 }
 
 #[test]
 fn a_postcode_in_the_text_wins_and_is_a_centroid() {
     let a = lookup(
-        &DS,
+        &DATASET,
         &Query::Text("Ollands Road, Reepham NR1 1AA".into()),
-        date(),
+        date(ON),
     )
     .unwrap();
     let Answer::Point(p) = a else { panic!("{a:?}") };
@@ -190,7 +180,7 @@ fn a_road_whose_postcodes_span_two_bands_says_so() {
     );
     // The two ends, asked by postcode (the postcode path of the engine), agree.
     for (pc, want) in [("NR16 1HF", "Band 1"), ("NR16 1EU", "Band 2")] {
-        let Ok(Answer::Point(p)) = lookup(&DS, &Query::Postcode(pc.into()), date()) else {
+        let Ok(Answer::Point(p)) = lookup(&DATASET, &Query::Postcode(pc.into()), date(ON)) else {
             panic!("{pc}")
         };
         assert_eq!(band(norfolk(&p.resolution.schemes)).0, want, "{pc}");
@@ -212,7 +202,7 @@ fn a_village_inside_one_band_says_all_its_postcodes_agree() {
 fn equal_matches_inside_coverage_rank_before_those_outside() {
     // Without the coverage preference (`find` counts every entry as inside), name and district
     // decide, and the one outside coverage comes first.
-    let plain = DS.places.find("Sutton");
+    let plain = DATASET.places.find("Sutton");
     assert_eq!(
         plain.candidates[0].place.district.as_deref(),
         Some("East Cambridgeshire")

@@ -4,7 +4,6 @@
 //! Layers, lowest first: `engine` (pure core), `data` (files, PROJ), `geocoder` (an external
 //! service), `batch` (files of rows), `server` (HTTP). The binary sits on top and may use all.
 //! Only code counts: comment and doc lines (which may link to any layer) are skipped.
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -61,7 +60,7 @@ fn layers_named(line: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// (file:line, what it names) for every use of a higher layer.
+/// `path:line: what it names`, for every use of a higher layer.
 fn upward_edges(src: &Path) -> Vec<String> {
     let mut found = Vec::new();
     for (rank, layer) in LAYERS.iter().enumerate() {

@@ -6,29 +6,28 @@
 //! The geocoded point is the position of postcode NR11 6DU (on Mill Road, Aylsham) in the
 //! embedded postcode table, so the band the engine must give is known independently: it is the
 //! answer to a lookup of that postcode.
-#![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::test as actix_test;
-use chrono::NaiveDate;
 use serde_json::{Value, json};
 use wiremock::matchers::{header_exists, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use careband::data::load::{DataSource, load};
+use careband::data::load::DataSource;
 use careband::engine::answer::{Answer, AnswerSource, PointAnswer, Precision};
-use careband::engine::dataset::Dataset;
 use careband::engine::lookup::{LookupError, lookup};
 use careband::engine::query::Query;
 use careband::geocoder::config::{ApiKey, GeocoderConfig, GeocoderKind};
 use careband::geocoder::{BreakerState, Geocoder, ManualClock, refine};
+use careband::server::AppState;
 use careband::server::config::ServeConfig;
-use careband::server::{self, AppState};
 
-static DS: LazyLock<Arc<Dataset>> =
-    LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
+use crate::common::http::{self, get_with};
+use crate::common::{DATASET, date};
+
+/// The day every lookup here is made on.
+const ON: &str = "2019-06-01";
 
 /// NR11 6DU in `geodata/postcodes/postcodes.csv`: WGS84 and BNG.
 const LAT: f64 = 52.793_314;
@@ -45,10 +44,6 @@ const ADDRESS: &str = "14 Mill Road";
 const UNKNOWN_ADDRESS: &str = "7 Quillet Loke, Nowhere Parva";
 
 const KEY: &str = "s3cret-key-0123456789";
-
-fn date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2019, 6, 1).unwrap()
-}
 
 /// A `jsonv2` answer as Nominatim sends it for a house.
 fn nominatim_house(lat: f64, lon: f64) -> Value {
@@ -96,13 +91,13 @@ fn config(server: &MockServer, kind: GeocoderKind) -> GeocoderConfig {
 
 fn geocoder(c: &GeocoderConfig, clock: &ManualClock) -> Geocoder {
     let g = Geocoder::with_clock(c, Some(ApiKey::new(KEY)), Arc::new(clock.clone())).unwrap();
-    g.set_coverage(&DS);
+    g.set_coverage(&DATASET);
     g
 }
 
 async fn answer(g: &Geocoder, text: &str) -> Result<Answer, LookupError> {
-    let offline = lookup(&DS, &Query::Text(text.into()), date());
-    refine(&DS, g, text, offline, date()).await
+    let offline = lookup(&DATASET, &Query::Text(text.into()), date(ON));
+    refine(&DATASET, g, text, offline, date(ON)).await
 }
 
 fn point(a: Result<Answer, LookupError>) -> PointAnswer {
@@ -124,7 +119,8 @@ fn offline_notes(a: &Result<Answer, LookupError>) -> Vec<String> {
 
 /// The scheme answers of postcode NR11 6DU, as JSON.
 fn postcode_schemes() -> Value {
-    let Ok(Answer::Point(p)) = lookup(&DS, &Query::Postcode("NR11 6DU".into()), date()) else {
+    let Ok(Answer::Point(p)) = lookup(&DATASET, &Query::Postcode("NR11 6DU".into()), date(ON))
+    else {
         panic!("NR11 6DU is known")
     };
     serde_json::to_value(&p.resolution.schemes).unwrap()
@@ -141,10 +137,34 @@ async fn serve(server: &MockServer, template: ResponseTemplate) {
         .await;
 }
 
+/// A Nominatim stand-in that answers every request with the house.
+async fn house_server() -> MockServer {
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
+    )
+    .await;
+    server
+}
+
+/// A Nominatim stand-in that answers `first` to the first request and the house to every
+/// later one.
+async fn house_after(first: ResponseTemplate) -> MockServer {
+    let server = house_server().await;
+    Mock::given(method("GET"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    server
+}
+
 #[test]
 fn the_address_is_one_the_gazetteer_cannot_settle() {
     // Many roads match equally, so the house needs the geocoder.
-    let offline = lookup(&DS, &Query::Text(ADDRESS.into()), date());
+    let offline = lookup(&DATASET, &Query::Text(ADDRESS.into()), date(ON));
     let Ok(Answer::Places(p)) = &offline else {
         panic!("expected candidates")
     };
@@ -152,7 +172,7 @@ fn the_address_is_one_the_gazetteer_cannot_settle() {
     assert!(careband::geocoder::wants_geocoder(ADDRESS, &offline));
     // A road the gazetteer does not have, in a town it has: only the town's point offline.
     let text = "3 Quillet Loke, Aylsham";
-    let offline = lookup(&DS, &Query::Text(text.into()), date());
+    let offline = lookup(&DATASET, &Query::Text(text.into()), date(ON));
     let Ok(Answer::Places(p)) = &offline else {
         panic!("expected candidates")
     };
@@ -266,18 +286,7 @@ async fn a_slow_answer_times_out_and_the_offline_answer_says_so() {
 
 #[tokio::test]
 async fn a_500_is_retried_and_the_retry_answers() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_after(ResponseTemplate::new(500)).await;
     let mut c = config(&server, GeocoderKind::Nominatim);
     c.retries = 2;
     let g = geocoder(&c, &ManualClock::new());
@@ -327,18 +336,8 @@ async fn client_errors_and_garbage_are_not_retried() {
 #[tokio::test]
 async fn a_429_is_retried_after_a_short_retry_after_but_not_a_long_one() {
     for (retry_after, expected) in [("1", 2), ("3600", 1)] {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", retry_after))
-            .up_to_n_times(1)
-            .with_priority(1)
-            .mount(&server)
-            .await;
-        serve(
-            &server,
-            ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-        )
-        .await;
+        let server =
+            house_after(ResponseTemplate::new(429).insert_header("retry-after", retry_after)).await;
         let mut c = config(&server, GeocoderKind::Nominatim);
         c.retries = 2;
         let g = geocoder(&c, &ManualClock::new());
@@ -395,12 +394,7 @@ async fn a_point_outside_every_scheme_is_answered_as_outside_coverage() {
 
 #[tokio::test]
 async fn a_second_identical_query_is_answered_from_the_cache() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_server().await;
     let clock = ManualClock::new();
     let mut c = config(&server, GeocoderKind::Nominatim);
     c.cache_ttl_s = 60;
@@ -480,12 +474,7 @@ async fn a_failed_probe_opens_the_breaker_again() {
 
 #[tokio::test]
 async fn texts_settled_offline_are_never_sent() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_server().await;
     let g = geocoder(
         &config(&server, GeocoderKind::Nominatim),
         &ManualClock::new(),
@@ -523,18 +512,16 @@ async fn the_key_never_appears_in_errors_or_debug_output() {
     }
 }
 
+/// `GET uri` from the application with `state`: the status and the JSON body.
 async fn api_get(state: AppState, uri: &str) -> (u16, Value) {
-    let app = actix_test::init_service(server::app(state)).await;
-    let res =
-        actix_test::call_service(&app, actix_test::TestRequest::get().uri(uri).to_request()).await;
-    let status = res.status().as_u16();
-    let body: Value = serde_json::from_slice(&actix_test::read_body(res).await).unwrap();
-    (status, body)
+    let r = get_with(state, uri).await;
+    (r.status.as_u16(), r.json())
 }
 
+/// Application state over the embedded dataset that asks `g` for addresses.
 fn state(g: Geocoder) -> AppState {
     AppState::with_geocoder(
-        Arc::clone(&DS),
+        Arc::clone(&DATASET),
         DataSource::Embedded,
         ServeConfig::default(),
         Some(Arc::new(g)),
@@ -543,12 +530,7 @@ fn state(g: Geocoder) -> AppState {
 
 #[actix_web::test]
 async fn the_api_answers_an_address_from_the_geocoder_and_labels_it() {
-    let server = MockServer::start().await;
-    serve(
-        &server,
-        ResponseTemplate::new(200).set_body_json(nominatim_house(LAT, LON)),
-    )
-    .await;
+    let server = house_server().await;
     let g = geocoder(
         &config(&server, GeocoderKind::Nominatim),
         &ManualClock::new(),
@@ -597,11 +579,7 @@ async fn the_api_falls_back_to_the_gazetteer_with_a_note_never_a_500() {
 
 #[actix_web::test]
 async fn the_api_without_a_geocoder_labels_offline_answers() {
-    let st = AppState::new(
-        Arc::clone(&DS),
-        DataSource::Embedded,
-        ServeConfig::default(),
-    );
+    let st = http::state();
     let (_, body) = api_get(st.clone(), "/v1/lookup?q=14%20Mill%20Road%2C%20Aylsham").await;
     assert_eq!(body["source"], "gazetteer");
     let (_, body) = api_get(st, "/v1/lookup?postcode=NR11%206DU").await;

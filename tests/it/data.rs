@@ -6,39 +6,19 @@
 //! `geodata/postcodes/postcodes.csv`). Grid distance in Norfolk differs from the geodesic
 //! distance by the grid scale factor (about 1.0001 there) plus the datum shift, so the two
 //! methods agree to well under 0.2%; the nearest practice must be the same.
-//! The brute-force test at the end repeats that second method in code for a sample.
+//! The tests redo that second method in code: for the known postcodes, to check the table
+//! itself, and by brute force for a sample of all Norfolk postcodes.
 
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
-
-use std::sync::LazyLock;
-
-use careband::data::load::{DataSource, load};
-use careband::engine::answer::{Answer, PointAnswer};
-use careband::engine::answer::{RateKind, SchemeAnswer};
-use careband::engine::dataset::{Dataset, PostcodeStatus};
+use careband::engine::answer::{Answer, PointAnswer, RateKind, SchemeAnswer};
+use careband::engine::dataset::PostcodeStatus;
 use careband::engine::lookup::{LookupError, lookup};
 use careband::engine::query::Query;
-use chrono::NaiveDate;
 
-static DS: LazyLock<Dataset> = LazyLock::new(|| load(&DataSource::Embedded).unwrap());
-
-fn day(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn point(q: &str, date: &str) -> PointAnswer {
-    match lookup(&DS, &Query::Postcode(q.into()), day(date)) {
-        Ok(Answer::Point(p)) => p,
-        other => panic!("{q}: expected a point answer, got {other:?}"),
-    }
-}
+use crate::common::fixtures::geodata;
+use crate::common::{DATASET, date, point, scheme};
 
 fn norfolk(p: &PointAnswer) -> &SchemeAnswer {
-    p.resolution
-        .schemes
-        .iter()
-        .find(|s| s.scheme == "norfolk")
-        .unwrap_or_else(|| panic!("{}: no Norfolk answer: {:#?}", p.query, p.resolution))
+    scheme(&p.resolution.schemes, "norfolk")
 }
 
 /// (postcode, nearest practice code, BNG grid distance in metres, expected band, CCG 2019).
@@ -54,9 +34,102 @@ const KNOWN: &[(&str, &str, f64, usize, &str)] = &[
     ("NR24 2NG", "D82001", 10205.0, 3, "06V"),
 ];
 
+/// One mile in metres, from the yard's legal definition (exactly 0.9144 m) and 1760 yards to
+/// the mile, rather than from careband's constant. The Norfolk thresholds are 3 and 6 miles.
+const MILE_M: f64 = 1760.0 * 0.9144;
+
+/// How far grid and geodesic distance may differ here (see the top of this file).
+fn grid_slack(m: f64) -> f64 {
+    m * 0.002 + 5.0
+}
+
+/// A GP practice as `geodata/centres/gp_practices.csv` lists it.
+struct Practice {
+    code: String,
+    easting: f64,
+    northing: f64,
+}
+
+/// The practices that count for Norfolk banding on `on` (by scope and open dates), read from
+/// the CSV file itself, not through careband.
+fn counting_practices(on: &str) -> Vec<Practice> {
+    let csv_text = std::fs::read_to_string(geodata().join("centres/gp_practices.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
+    let (ce, cn, cc, cs, co, cl) = (
+        col("easting"),
+        col("northing"),
+        col("code"),
+        col("scope"),
+        col("open_date"),
+        col("close_date"),
+    );
+    rdr.records()
+        .map(Result::unwrap)
+        .filter(|r| matches!(&r[cs], "norfolk_waveney" | "near_norfolk"))
+        .filter(|r| (r[co].is_empty() || &r[co] <= on) && (r[cl].is_empty() || on <= &r[cl]))
+        .map(|r| Practice {
+            code: r[cc].to_string(),
+            easting: r[ce].parse().unwrap(),
+            northing: r[cn].parse().unwrap(),
+        })
+        .collect()
+}
+
+/// Pythagoras on the grid from a Code-Point position to a practice, metres.
+fn grid_distance((e, n): (i32, i32), p: &Practice) -> f64 {
+    (p.easting - f64::from(e)).hypot(p.northing - f64::from(n))
+}
+
+/// The Code-Point grid position of a postcode, as the postcode file gives it.
+fn grid_position(postcode: &str) -> (i32, i32) {
+    DATASET
+        .postcodes
+        .records()
+        .iter()
+        .find(|r| r.postcode.as_str() == postcode)
+        .and_then(|r| r.bng)
+        .unwrap_or_else(|| panic!("{postcode} has a grid position"))
+}
+
 #[test]
 fn known_postcodes_get_the_independently_worked_out_centre_distance_and_band() {
+    let practices = counting_practices("2019-06-01");
     for &(pc, code, grid_m, band, ccg) in KNOWN {
+        // The table itself, against the second method redone in code: its practice is the
+        // nearest on the grid, at its distance, and its band follows from that distance,
+        // which is far enough from a threshold for grid and geodesic to agree on the band.
+        let at = grid_position(pc);
+        let nearest = practices
+            .iter()
+            .min_by(|a, b| grid_distance(at, a).total_cmp(&grid_distance(at, b)))
+            .unwrap();
+        assert_eq!(nearest.code, code, "{pc}: the table's practice");
+        let computed = grid_distance(at, nearest);
+        assert!(
+            (computed - grid_m).abs() <= 1.0,
+            "{pc}: the table's {grid_m} m vs {computed:.1} m on the grid"
+        );
+        let by_grid = if grid_m <= 3.0 * MILE_M {
+            1
+        } else if grid_m <= 6.0 * MILE_M {
+            2
+        } else {
+            3
+        };
+        assert_eq!(
+            by_grid, band,
+            "{pc}: the table's band is that of its distance"
+        );
+        for miles in [3.0, 6.0] {
+            assert!(
+                (grid_m - miles * MILE_M).abs() > grid_slack(grid_m),
+                "{pc}: too near {miles} miles for the grid to settle the band"
+            );
+        }
+
+        // careband against the table.
         let p = point(pc, "2019-06-01");
         let s = norfolk(&p);
         let b = s.banding.as_ref().unwrap();
@@ -64,18 +137,10 @@ fn known_postcodes_get_the_independently_worked_out_centre_distance_and_band() {
         assert_eq!(centre.code, code, "{pc}");
         let d = b.distance_m.unwrap();
         assert!(
-            (d - grid_m).abs() <= grid_m * 0.002 + 5.0,
+            (d - grid_m).abs() <= grid_slack(grid_m),
             "{pc}: geodesic {d:.1} m vs grid {grid_m} m"
         );
         assert_eq!(b.banded_region.as_ref().unwrap().id, ccg, "{pc}");
-        let expected_band = if d <= 4828.032 {
-            1
-        } else if d <= 9656.064 {
-            2
-        } else {
-            3
-        };
-        assert_eq!(expected_band, band, "{pc}: the table itself is consistent");
         assert_eq!(b.band.as_ref().unwrap().number, band, "{pc}");
         let rate = s.rate.as_ref().unwrap();
         assert_eq!(rate.kind, RateKind::Band);
@@ -93,7 +158,7 @@ fn the_2018_rates_apply_before_8_april_2019() {
     assert_eq!(norfolk(&p).rate.as_ref().unwrap().hourly, 17.40);
     assert_eq!(
         norfolk(&p).rate.as_ref().unwrap().effective_from,
-        day("2018-04-09")
+        date("2018-04-09")
     );
     let p = point("NR1 1AA", "2019-04-08");
     assert_eq!(norfolk(&p).rate.as_ref().unwrap().hourly, 18.24);
@@ -134,12 +199,12 @@ fn a_postcode_about_three_miles_out_is_flagged_near_a_band_edge() {
 fn a_point_outside_norfolk_and_bristol_is_outside_coverage() {
     // Central London.
     let a = lookup(
-        &DS,
+        &DATASET,
         &Query::Point {
             lat: 51.5072,
             lon: -0.1276,
         },
-        day("2019-06-01"),
+        date("2019-06-01"),
     )
     .unwrap();
     let Answer::Point(p) = a else { panic!() };
@@ -157,17 +222,14 @@ fn lowestoft_in_waveney_is_outside_norfolk_county() {
 #[test]
 fn a_bng_point_resolves_like_the_postcode_it_came_from() {
     let pc = point("NR1 1AA", "2019-06-01");
-    let (e, n) = (
-        pc.postcode.as_ref().unwrap().easting.unwrap(),
-        pc.postcode.as_ref().unwrap().northing.unwrap(),
-    );
+    let facts = pc.postcode.as_ref().unwrap();
     let Answer::Point(bng) = lookup(
-        &DS,
+        &DATASET,
         &Query::Bng {
-            easting: f64::from(e),
-            northing: f64::from(n),
+            easting: f64::from(facts.easting.unwrap()),
+            northing: f64::from(facts.northing.unwrap()),
         },
-        day("2019-06-01"),
+        date("2019-06-01"),
     )
     .unwrap() else {
         panic!()
@@ -185,8 +247,8 @@ fn a_bng_point_resolves_like_the_postcode_it_came_from() {
 
 #[test]
 fn postcode_inputs_as_users_type_them() {
-    let d = day("2019-06-01");
-    let q = |s: &str| lookup(&DS, &Query::Postcode(s.into()), d);
+    let d = date("2019-06-01");
+    let q = |s: &str| lookup(&DATASET, &Query::Postcode(s.into()), d);
     // Good, odd spacing, lower case: all the same answer.
     for s in ["NR1 1AA", "nr11aa", "  Nr1   1aA ", "NR11AA"] {
         let Ok(Answer::Point(p)) = q(s) else {
@@ -232,7 +294,7 @@ fn postcode_inputs_as_users_type_them() {
 
 #[test]
 fn a_terminated_postcode_is_answered_from_its_last_position_and_flagged() {
-    let rec = DS
+    let rec = DATASET
         .postcodes
         .records()
         .iter()
@@ -250,15 +312,16 @@ fn a_terminated_postcode_is_answered_from_its_last_position_and_flagged() {
 
 #[test]
 fn every_norfolk_postcode_resolves_inside_the_norfolk_scheme() {
-    let d = day("2019-06-01");
+    let d = date("2019-06-01");
     let mut n = 0;
     let mut outside = Vec::new();
-    for r in DS.postcodes.records() {
+    for r in DATASET.postcodes.records() {
         if r.county.as_deref() != Some("E10000020") {
             continue;
         }
         n += 1;
-        let Ok(Answer::Point(p)) = lookup(&DS, &Query::Postcode(r.postcode.to_string()), d) else {
+        let Ok(Answer::Point(p)) = lookup(&DATASET, &Query::Postcode(r.postcode.to_string()), d)
+        else {
             panic!("{} did not resolve", r.postcode);
         };
         match p.resolution.schemes.iter().find(|s| s.scheme == "norfolk") {
@@ -279,51 +342,19 @@ fn every_norfolk_postcode_resolves_inside_the_norfolk_scheme() {
 fn the_index_agrees_with_a_brute_force_grid_scan() {
     // Second method in code: nearest counting practice by Pythagoras on BNG, for every 211th
     // Norfolk postcode. The same practice must win unless two are within 0.3% of each other.
-    let d = day("2019-06-01");
-    let csv_text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/geodata/centres/gp_practices.csv"
-    ))
-    .unwrap();
-    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
-    let headers = rdr.headers().unwrap().clone();
-    let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
-    let (ce, cn, cc, cs, co, cl) = (
-        col("easting"),
-        col("northing"),
-        col("code"),
-        col("scope"),
-        col("open_date"),
-        col("close_date"),
-    );
-    let ds_str = d.to_string();
-    let centres: Vec<(f64, f64, String)> = rdr
-        .records()
-        .map(Result::unwrap)
-        .filter(|r| matches!(&r[cs], "norfolk_waveney" | "near_norfolk"))
-        .filter(|r| {
-            (r[co].is_empty() || r[co] <= *ds_str) && (r[cl].is_empty() || *ds_str <= r[cl])
-        })
-        .map(|r| {
-            (
-                r[ce].parse().unwrap(),
-                r[cn].parse().unwrap(),
-                r[cc].to_string(),
-            )
-        })
-        .collect();
+    let practices = counting_practices("2019-06-01");
     let mut checked = 0;
-    for r in DS
+    for r in DATASET
         .postcodes
         .records()
         .iter()
         .filter(|r| r.county.as_deref() == Some("E10000020"))
         .step_by(211)
     {
-        let (e, n) = r.bng.unwrap();
-        let mut by_grid: Vec<(f64, &str)> = centres
+        let at = r.bng.unwrap();
+        let mut by_grid: Vec<(f64, &str)> = practices
             .iter()
-            .map(|(x, y, c)| ((x - f64::from(e)).hypot(y - f64::from(n)), c.as_str()))
+            .map(|p| (grid_distance(at, p), p.code.as_str()))
             .collect();
         by_grid.sort_by(|a, b| a.0.total_cmp(&b.0));
         let p = point(r.postcode.as_str(), "2019-06-01");
@@ -335,7 +366,7 @@ fn the_index_agrees_with_a_brute_force_grid_scan() {
         }
         let dm = b.distance_m.unwrap();
         assert!(
-            (dm - by_grid[0].0).abs() <= by_grid[0].0 * 0.002 + 5.0,
+            (dm - by_grid[0].0).abs() <= grid_slack(by_grid[0].0),
             "{}: {dm} vs {}",
             r.postcode,
             by_grid[0].0

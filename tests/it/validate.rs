@@ -6,19 +6,17 @@
 //! 11 km). The good zone layer splits it at lon -2.60 into `1` (west) and `2` (east). The
 //! gappy layer stops zone `2` at lon -2.55, leaving a strip of about 3.5 km x 11 km in no zone.
 
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
-
-mod common;
-
 use std::path::Path;
 
 use careband::data::load::{
     DataSource, GeometryCheck, LoadError, ValidateTarget, load, load_with, validate,
 };
-use careband::engine::coord::LonLat;
+use careband::engine::answer::Resolution;
 use careband::engine::resolve::resolve;
 use careband::engine::validate::{FindingKind, Report, Severity};
-use chrono::NaiveDate;
+
+use crate::common::fixtures::{collection, feature, ring, square, write_data_dir};
+use crate::common::{date, ll};
 
 const SCHEME: &str = r#"
 id = "zoned"
@@ -90,39 +88,24 @@ from = "2017-04-01"
 tiers = [{ tier = "main", providers = ["gamma"] }]
 "#;
 
-fn ring(points: &[(f64, f64)]) -> String {
-    let pts: Vec<String> = points.iter().map(|(x, y)| format!("[{x},{y}]")).collect();
-    format!("[{}]", pts.join(","))
-}
-
-fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> String {
-    ring(&[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
-}
-
-fn collection(features: &[(&str, String)]) -> String {
+/// A layer of zone features, each `(code, exterior ring)`, named `Zone <code>`.
+fn zone_layer(features: &[(&str, String)]) -> String {
     let f: Vec<String> = features
         .iter()
-        .map(|(code, r)| {
-            format!(
-                r#"{{"type":"Feature","properties":{{"code":"{code}","name":"Zone {code}"}},"geometry":{{"type":"Polygon","coordinates":[{r}]}}}}"#
-            )
-        })
+        .map(|(code, r)| feature(code, &format!("Zone {code}"), std::slice::from_ref(r)))
         .collect();
-    format!(
-        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-        f.join(",")
-    )
+    collection(&f)
 }
 
 fn good_zones() -> String {
-    collection(&[
+    zone_layer(&[
         ("1", square(-2.70, 51.40, -2.60, 51.50)),
         ("2", square(-2.60, 51.40, -2.50, 51.50)),
     ])
 }
 
 fn gappy_zones() -> String {
-    collection(&[
+    zone_layer(&[
         ("1", square(-2.70, 51.40, -2.60, 51.50)),
         ("2", square(-2.60, 51.40, -2.55, 51.50)),
     ])
@@ -133,7 +116,7 @@ fn write_fixture(dir: &Path, scheme: &str, zones: &str) {
     let files = [
         (
             "boundaries/city.geojson".to_string(),
-            collection(&[("CITY", square(-2.70, 51.40, -2.50, 51.50))]),
+            zone_layer(&[("CITY", square(-2.70, 51.40, -2.50, 51.50))]),
         ),
         ("boundaries/zones.geojson".to_string(), zones.to_string()),
         (
@@ -143,19 +126,11 @@ fn write_fixture(dir: &Path, scheme: &str, zones: &str) {
                 .to_string(),
         ),
     ];
-    common::write_data_dir(dir, &files, "zoned.toml", scheme);
-}
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn at(lon: f64, lat: f64) -> LonLat {
-    LonLat::new(lon, lat).unwrap()
+    write_data_dir(dir, &files, "zoned.toml", scheme);
 }
 
 /// Provider names per tier of the `service` list, e.g. `["main: Alpha Care", ...]`.
-fn tiers(r: &careband::engine::answer::Resolution, service: &str) -> Vec<Vec<String>> {
+fn tiers(r: &Resolution, service: &str) -> Vec<Vec<String>> {
     r.schemes[0]
         .providers
         .iter()
@@ -198,7 +173,7 @@ fn providers_come_in_tier_order_and_change_on_their_dates() {
     let dir = tempfile::tempdir().unwrap();
     write_fixture(dir.path(), SCHEME, &good_zones());
     let ds = load(&DataSource::Dir(dir.path().to_path_buf())).unwrap();
-    let west = at(-2.65, 51.45);
+    let west = ll(-2.65, 51.45);
 
     let before = resolve(&ds, west, date("2019-03-31"));
     assert_eq!(tiers(&before, "day"), vec![vec!["main: Alpha Care"]]);
@@ -243,7 +218,7 @@ fn a_point_on_a_shared_zone_border_lists_both_zones_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
     write_fixture(dir.path(), SCHEME, &good_zones());
     let ds = load(&DataSource::Dir(dir.path().to_path_buf())).unwrap();
-    let r = resolve(&ds, at(-2.60, 51.45), date("2019-06-01"));
+    let r = resolve(&ds, ll(-2.60, 51.45), date("2019-06-01"));
     let s = &r.schemes[0];
     let zones: Vec<&str> = s.areas.iter().map(|a| a.matched.id.as_str()).collect();
     assert_eq!(zones, vec!["1", "2"]);
@@ -272,7 +247,7 @@ fn a_point_in_the_gap_of_a_gappy_layer_gets_no_zone_and_a_warning() {
     let source = DataSource::Dir(dir.path().to_path_buf());
     // The engine's own answer on the faulty layer (loaded without the geometry check).
     let ds = load_with(&source, GeometryCheck::Never).unwrap();
-    let r = resolve(&ds, at(-2.52, 51.45), date("2019-06-01"));
+    let r = resolve(&ds, ll(-2.52, 51.45), date("2019-06-01"));
     assert!(r.covered, "inside the city");
     let s = &r.schemes[0];
     assert!(s.areas.is_empty(), "{:?}", s.areas);
@@ -323,7 +298,7 @@ fn validate_reports_a_gap_with_its_area_and_location() {
 
 #[test]
 fn validate_reports_an_overlap_naming_both_features() {
-    let zones = collection(&[
+    let zones = zone_layer(&[
         ("1", square(-2.70, 51.40, -2.60, 51.50)),
         ("2", square(-2.65, 51.40, -2.50, 51.50)),
     ]);
@@ -350,7 +325,7 @@ fn validate_reports_an_invalid_polygon() {
         (-2.70, 51.50),
         (-2.70, 51.40),
     ]);
-    let zones = collection(&[("1", bow), ("2", square(-2.60, 51.40, -2.50, 51.50))]);
+    let zones = zone_layer(&[("1", bow), ("2", square(-2.60, 51.40, -2.50, 51.50))]);
     let errors = errors_of(&validate_fixture(SCHEME, &zones), FindingKind::Geometry);
     assert!(
         errors

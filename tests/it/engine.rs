@@ -9,21 +9,19 @@
 //! - centres: `A` at (1.0, 52.5) always open; `B` at (1.05, 52.5) closed after 2018-12-31;
 //!   `X` at (1.01, 52.5) has a scope the scheme does not count.
 
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
-
-mod common;
-
 use std::fs;
 use std::path::Path;
 
 use careband::data::load::{DataSource, LoadError, load};
-use careband::engine::answer::{RateKind, Resolution};
+use careband::engine::answer::{RateKind, Resolution, SchemeAnswer};
 use careband::engine::coord::{LonLat, METRES_PER_MILE};
 use careband::engine::dataset::Dataset;
 use careband::engine::geo_index::PolygonMatch;
 use careband::engine::resolve::resolve;
-use chrono::NaiveDate;
 use geo::{Destination, Geodesic, Point};
+
+use crate::common::fixtures::{collection, feature, square, write_data_dir};
+use crate::common::{date, ll};
 
 const SCHEME: &str = r#"
 id = "tiny"
@@ -72,24 +70,6 @@ standard_name = "spot price"
 source = "test"
 "#;
 
-fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> String {
-    format!("[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]")
-}
-
-fn feature(code: &str, rings: &[String]) -> String {
-    format!(
-        r#"{{"type":"Feature","properties":{{"code":"{code}","name":"{code} area"}},"geometry":{{"type":"Polygon","coordinates":[{}]}}}}"#,
-        rings.join(",")
-    )
-}
-
-fn collection(features: &[String]) -> String {
-    format!(
-        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
-        features.join(",")
-    )
-}
-
 /// Writes the fixture dataset (with a manifest of true checksums) into `dir`.
 fn write_fixture(dir: &Path) {
     let files = [
@@ -97,6 +77,7 @@ fn write_fixture(dir: &Path) {
             "boundaries/county.geojson",
             collection(&[feature(
                 "C1",
+                "C1 area",
                 &[
                     square(0.9, 52.4, 1.4, 52.7),
                     square(1.20, 52.60, 1.25, 52.65),
@@ -106,8 +87,8 @@ fn write_fixture(dir: &Path) {
         (
             "boundaries/belt.geojson",
             collection(&[
-                feature("west", &[square(0.9, 52.4, 1.1, 52.7)]),
-                feature("east", &[square(1.1, 52.4, 1.3, 52.7)]),
+                feature("west", "west area", &[square(0.9, 52.4, 1.1, 52.7)]),
+                feature("east", "east area", &[square(1.1, 52.4, 1.3, 52.7)]),
             ]),
         ),
         (
@@ -126,22 +107,15 @@ fn write_fixture(dir: &Path) {
                 .to_string(),
         ),
     ];
-    common::write_data_dir(dir, &files, "tiny.toml", SCHEME);
+    write_data_dir(dir, &files, "tiny.toml", SCHEME);
 }
 
+/// The fixture dataset, loaded from its folder (which lives as long as the guard).
 fn fixture() -> (tempfile::TempDir, Dataset) {
     let dir = tempfile::tempdir().unwrap();
     write_fixture(dir.path());
     let ds = load(&DataSource::Dir(dir.path().to_path_buf())).unwrap();
     (dir, ds)
-}
-
-fn day(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn ll(lon: f64, lat: f64) -> LonLat {
-    LonLat::new(lon, lat).unwrap()
 }
 
 /// The point `metres` due east of centre A (geodesic destination, Karney).
@@ -150,7 +124,7 @@ fn east_of_a(metres: f64) -> LonLat {
     ll(p.x(), p.y())
 }
 
-fn only(r: &Resolution) -> &careband::engine::answer::SchemeAnswer {
+fn only(r: &Resolution) -> &SchemeAnswer {
     assert_eq!(r.schemes.len(), 1, "{r:#?}");
     &r.schemes[0]
 }
@@ -159,7 +133,7 @@ fn only(r: &Resolution) -> &careband::engine::answer::SchemeAnswer {
 fn just_under_three_miles_is_band_1_and_just_over_is_band_2() {
     let (_d, ds) = fixture();
     let three = 3.0 * METRES_PER_MILE;
-    let under = resolve(&ds, east_of_a(three - 0.01), day("2019-06-01"));
+    let under = resolve(&ds, east_of_a(three - 0.01), date("2019-06-01"));
     let b = only(&under).banding.as_ref().unwrap();
     assert_eq!(b.nearest_centre.as_ref().unwrap().code, "A");
     assert_eq!(b.band.as_ref().unwrap().number, 1);
@@ -169,7 +143,7 @@ fn just_under_three_miles_is_band_1_and_just_over_is_band_2() {
     let rate = only(&under).rate.as_ref().unwrap();
     assert_eq!((rate.kind, rate.hourly), (RateKind::Band, 18.24));
 
-    let over = resolve(&ds, east_of_a(three + 0.01), day("2019-06-01"));
+    let over = resolve(&ds, east_of_a(three + 0.01), date("2019-06-01"));
     let b = only(&over).banding.as_ref().unwrap();
     assert_eq!(b.band.as_ref().unwrap().number, 2);
     assert_eq!(b.margin.as_ref().unwrap().other_band, "Band 1");
@@ -180,7 +154,7 @@ fn just_under_three_miles_is_band_1_and_just_over_is_band_2() {
 fn margin_is_measured_to_the_nearest_threshold() {
     let (_d, ds) = fixture();
     // 4.2 miles: 1.2 miles past the 3-mile line, 1.8 short of the 6-mile line.
-    let r = resolve(&ds, east_of_a(4.2 * METRES_PER_MILE), day("2019-06-01"));
+    let r = resolve(&ds, east_of_a(4.2 * METRES_PER_MILE), date("2019-06-01"));
     let b = only(&r).banding.as_ref().unwrap();
     let m = b.margin.as_ref().unwrap();
     assert_eq!(m.threshold_miles, 3.0);
@@ -194,7 +168,7 @@ fn a_closed_centre_counts_only_while_it_was_open() {
     // 1 km east of B (which is 3.4 km east of A).
     let p = Geodesic.destination(Point::new(1.05, 52.5), 90.0, 1000.0);
     let at = ll(p.x(), p.y());
-    let open = resolve(&ds, at, day("2018-06-01"));
+    let open = resolve(&ds, at, date("2018-06-01"));
     let b = only(&open).banding.as_ref().unwrap();
     assert_eq!(b.nearest_centre.as_ref().unwrap().code, "B");
     assert!((b.distance_m.unwrap() - 1000.0).abs() < 0.01);
@@ -204,7 +178,7 @@ fn a_closed_centre_counts_only_while_it_was_open() {
         "2018/19 Band 1 rate"
     );
 
-    let closed = resolve(&ds, at, day("2019-06-01"));
+    let closed = resolve(&ds, at, date("2019-06-01"));
     let b = only(&closed).banding.as_ref().unwrap();
     assert_eq!(b.nearest_centre.as_ref().unwrap().code, "A");
 }
@@ -213,7 +187,7 @@ fn a_closed_centre_counts_only_while_it_was_open() {
 fn centres_outside_the_scheme_scopes_never_count() {
     let (_d, ds) = fixture();
     // X sits 0.01 degrees east of A; this point is on top of X.
-    let r = resolve(&ds, ll(1.01, 52.5), day("2019-06-01"));
+    let r = resolve(&ds, ll(1.01, 52.5), date("2019-06-01"));
     let code = &only(&r)
         .banding
         .as_ref()
@@ -228,7 +202,7 @@ fn centres_outside_the_scheme_scopes_never_count() {
 #[test]
 fn a_point_on_the_shared_belt_border_is_in_the_banded_region() {
     let (_d, ds) = fixture();
-    let r = resolve(&ds, ll(1.1, 52.55), day("2019-06-01"));
+    let r = resolve(&ds, ll(1.1, 52.55), date("2019-06-01"));
     let b = only(&r).banding.as_ref().unwrap();
     assert!(b.in_banded_region);
     // Both halves cover it; either one puts it in the banded region. The first in file order is shown.
@@ -238,7 +212,7 @@ fn a_point_on_the_shared_belt_border_is_in_the_banded_region() {
 #[test]
 fn a_point_in_a_hole_of_the_county_is_outside_coverage() {
     let (_d, ds) = fixture();
-    let r = resolve(&ds, ll(1.225, 52.625), day("2019-06-01"));
+    let r = resolve(&ds, ll(1.225, 52.625), date("2019-06-01"));
     assert!(!r.covered);
     assert!(r.schemes.is_empty());
     assert!(r.outside_reason.as_deref().unwrap().contains("outside"));
@@ -248,7 +222,7 @@ fn a_point_in_a_hole_of_the_county_is_outside_coverage() {
 fn a_point_just_outside_the_county_line_is_inside_within_the_tolerance() {
     let (_d, ds) = fixture();
     // 0.0005 degrees of latitude (about 56 m) south of the county's southern edge.
-    let r = resolve(&ds, ll(1.0, 52.4 - 0.0005), day("2019-06-01"));
+    let r = resolve(&ds, ll(1.0, 52.4 - 0.0005), date("2019-06-01"));
     assert!(r.covered);
     match only(&r).region.how {
         PolygonMatch::WithinTolerance { distance_m } => {
@@ -257,20 +231,20 @@ fn a_point_just_outside_the_county_line_is_inside_within_the_tolerance() {
         PolygonMatch::Covered => panic!("should be a tolerance match"),
     }
     // 0.01 degrees (about 1.1 km) out: not covered.
-    assert!(!resolve(&ds, ll(1.0, 52.39), day("2019-06-01")).covered);
+    assert!(!resolve(&ds, ll(1.0, 52.39), date("2019-06-01")).covered);
 }
 
 #[test]
 fn a_point_on_the_county_edge_is_covered() {
     let (_d, ds) = fixture();
-    let r = resolve(&ds, ll(1.0, 52.4), day("2019-06-01"));
+    let r = resolve(&ds, ll(1.0, 52.4), date("2019-06-01"));
     assert!(matches!(only(&r).region.how, PolygonMatch::Covered));
 }
 
 #[test]
 fn outside_the_banded_region_the_spot_price_applies() {
     let (_d, ds) = fixture();
-    let r = resolve(&ds, ll(1.35, 52.5), day("2019-06-01"));
+    let r = resolve(&ds, ll(1.35, 52.5), date("2019-06-01"));
     let s = only(&r);
     let b = s.banding.as_ref().unwrap();
     assert!(!b.in_banded_region);
@@ -278,14 +252,14 @@ fn outside_the_banded_region_the_spot_price_applies() {
     let rate = s.rate.as_ref().unwrap();
     assert_eq!((rate.kind, rate.hourly), (RateKind::Standard, 18.24));
     assert!(rate.reason.contains("spot price"));
-    let r2018 = resolve(&ds, ll(1.35, 52.5), day("2018-06-01"));
+    let r2018 = resolve(&ds, ll(1.35, 52.5), date("2018-06-01"));
     assert_eq!(only(&r2018).rate.as_ref().unwrap().hourly, 17.28);
 }
 
 #[test]
 fn before_the_first_rate_period_there_is_a_band_but_no_rate() {
     let (_d, ds) = fixture();
-    let r = resolve(&ds, east_of_a(1000.0), day("2017-01-01"));
+    let r = resolve(&ds, east_of_a(1000.0), date("2017-01-01"));
     let s = only(&r);
     assert_eq!(s.banding.as_ref().unwrap().band.as_ref().unwrap().number, 1);
     assert!(s.rate.is_none());

@@ -1,117 +1,31 @@
 //! HTTP API tests: every route through the production application (`careband::server::app`, which
 //! configures `careband::server::router`), the error table, limits, CORS, bulk ordering, the
-//! OpenAPI document, reload, and one real server on port 0 called over HTTP.
+//! `OpenAPI` document, reload, and one real server on port 0 called over HTTP.
 //!
 //! The embedded dataset is loaded once for the whole binary. Expected answers are never copied
 //! numbers: each is compared with what the library's `lookup` says for the same query.
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers outside #[test] functions fail the test loudly, which is what we want"
-)]
 
 use std::path::Path;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::{App, test, web};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use careband::data::load::{DataSource, load};
-use careband::engine::dataset::Dataset;
+use careband::data::load::DataSource;
 use careband::engine::lookup::lookup;
 use careband::engine::query::Query;
 use careband::server::config::ServeConfig;
-use careband::server::{self, AppState, BULK_CAP};
+use careband::server::{self, BULK_CAP};
 
-static DATASET: LazyLock<Arc<Dataset>> =
-    LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
+use crate::common::fixtures::geodata_copy;
+use crate::common::http::{Reply, get, send, serve, state, state_with};
+use crate::common::{DATASET, date};
 
 /// A postcode in central Norwich (Band 1 in the Central Belt).
 const NORWICH: &str = "NR1 1AA";
-
-fn date(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn state_with(config: ServeConfig, source: DataSource) -> AppState {
-    AppState::new(Arc::clone(&DATASET), source, config)
-}
-
-/// A status, headers and body, whether the service answered or raised an error.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: actix_web::web::Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "status {}: body is not JSON ({e}): {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// Asserts the one error shape and returns the `error` object.
-    fn error(&self, status: StatusCode, code: &str) -> Value {
-        assert_eq!(self.status, status, "{}", self.text());
-        let body = self.json();
-        let e = &body["error"];
-        assert_eq!(e["code"], code, "{body}");
-        assert!(
-            e["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{body}"
-        );
-        assert_eq!(
-            self.headers.get(header::CONTENT_TYPE).unwrap(),
-            "application/json"
-        );
-        e.clone()
-    }
-}
-
-async fn send<S, R, B>(app: &S, req: R) -> Reply
-where
-    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    match app.call(req).await {
-        Ok(res) => {
-            let status = res.status();
-            let headers = res.headers().clone();
-            let body = test::read_body(res).await;
-            Reply {
-                status,
-                headers,
-                body,
-            }
-        }
-        Err(e) => {
-            let res = e.error_response();
-            let status = res.status();
-            let headers = res.headers().clone();
-            let body = actix_web::body::to_bytes(res.into_body())
-                .await
-                .unwrap_or_default();
-            Reply {
-                status,
-                headers,
-                body,
-            }
-        }
-    }
-}
 
 /// The production application with the default settings.
 macro_rules! app {
@@ -121,11 +35,6 @@ macro_rules! app {
     ($config:expr) => {
         test::init_service(server::app(state_with($config, DataSource::Embedded))).await
     };
-}
-
-async fn get(uri: &str) -> Reply {
-    let app = app!();
-    send(&app, test::TestRequest::get().uri(uri).to_request()).await
 }
 
 async fn post_json(body: &Value) -> Reply {
@@ -634,10 +543,7 @@ async fn the_router_alone_answers_in_the_error_shape() {
     // Without `app`'s middleware: the router's own extractor handlers and default service.
     let app = test::init_service(
         App::new()
-            .app_data(web::Data::new(state_with(
-                ServeConfig::default(),
-                DataSource::Embedded,
-            )))
+            .app_data(web::Data::new(state()))
             .configure(server::router),
     )
     .await;
@@ -1237,7 +1143,7 @@ async fn the_openapi_document_describes_every_route_the_router_serves() {
     }
 }
 
-/// The parameter `name` (in `location`) of `method path` in the OpenAPI document.
+/// The parameter `name` of `method path` in the `OpenAPI` document.
 fn documented_param<'a>(doc: &'a Value, method: &str, path: &str, name: &str) -> &'a Value {
     doc["paths"][path][method]["parameters"]
         .as_array()
@@ -1328,19 +1234,6 @@ async fn the_openapi_document_states_the_constraints_the_handlers_enforce() {
 
 const TOKEN: &str = "test-token-0123456789";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn reload_request(token: Option<&str>) -> test::TestRequest {
     let mut req = test::TestRequest::post().uri("/admin/reload");
     if let Some(t) = token {
@@ -1351,12 +1244,7 @@ fn reload_request(token: Option<&str>) -> test::TestRequest {
 
 #[actix_web::test]
 async fn a_corrupt_dataset_is_refused_and_the_old_one_keeps_serving() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("geodata");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata"),
-        &data,
-    );
+    let (_dir, data) = geodata_copy();
     // One changed byte: the checksum in the manifest no longer matches.
     let file = data.join(careband::data::load::POSTCODES_FILE);
     let mut bytes = std::fs::read(&file).unwrap();
@@ -1436,19 +1324,8 @@ async fn reload_is_off_without_an_admin_token() {
 
 #[actix_web::test]
 async fn the_real_server_answers_over_http() {
-    let state = state_with(ServeConfig::default(), DataSource::Embedded);
-    let server = actix_web::HttpServer::new(move || server::app(state.clone()))
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-
-    careband::geocoder::install_tls_provider();
+    let (base, handle) = serve(state());
     let client = reqwest::Client::new();
-    let base = format!("http://{addr}");
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let r = client

@@ -1,111 +1,24 @@
-//! The web page and `POST /v1/batch`, through the production application (`careband::server::app`).
+//! `POST /v1/batch` through the production application (`careband::server::app`): rows in
+//! order, the CLI's flags as parameters, the row and byte caps, content types, broken input,
+//! and a large batch streamed by a real server.
 //!
 //! Batch answers are never copied text: each response is compared byte for byte with what the
 //! library's `careband::batch::run` writes for the same input and options, which is what
 //! `careband batch` writes.
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers outside #[test] functions fail the test loudly, which is what we want"
-)]
 
-use std::sync::{Arc, LazyLock};
+use std::fmt::Write as _;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header;
 use actix_web::test;
-use chrono::NaiveDate;
-use serde_json::Value;
 
 use careband::batch::{self, BatchOptions, InputFormat};
-use careband::data::load::{DataSource, load};
-use careband::engine::dataset::Dataset;
-use careband::server::config::ServeConfig;
-use careband::server::{self, AppState, BATCH_MAX_BYTES, BATCH_MAX_ROWS};
+use careband::server::{self, BATCH_MAX_BYTES, BATCH_MAX_ROWS};
 
-static DATASET: LazyLock<Arc<Dataset>> =
-    LazyLock::new(|| Arc::new(load(&DataSource::Embedded).expect("the embedded dataset loads")));
+use crate::common::http::{Reply, get, send, serve, state};
+use crate::common::{DATASET, date};
 
-fn state() -> AppState {
-    AppState::new(
-        Arc::clone(&DATASET),
-        DataSource::Embedded,
-        ServeConfig::default(),
-    )
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: actix_web::web::Bytes,
-}
-
-impl Reply {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn error(&self, status: StatusCode, code: &str) -> Value {
-        assert_eq!(self.status, status, "{}", self.text());
-        let body: Value = serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("status {}: not JSON ({e}): {}", self.status, self.text()));
-        assert_eq!(body["error"]["code"], code, "{body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
-        body["error"].clone()
-    }
-
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .unwrap_or_else(|| panic!("no {name} header"))
-            .to_str()
-            .unwrap()
-    }
-}
-
-async fn send<S, R, B>(app: &S, req: R) -> Reply
-where
-    S: Service<R, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    let res = match app.call(req).await {
-        Ok(res) => res,
-        Err(e) => return from_error(&e).await,
-    };
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = test::read_body(res).await;
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn from_error(e: &actix_web::Error) -> Reply {
-    let res = e.error_response();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let body = actix_web::body::to_bytes(res.into_body())
-        .await
-        .unwrap_or_default();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-async fn get(uri: &str) -> Reply {
-    let app = test::init_service(server::app(state())).await;
-    send(&app, test::TestRequest::get().uri(uri).to_request()).await
-}
-
+/// `POST /v1/batch{query}` with `body`, and a content type if one is given.
 async fn post_batch(query: &str, content_type: Option<&str>, body: Vec<u8>) -> Reply {
     let app = test::init_service(server::app(state())).await;
     let mut req = test::TestRequest::post()
@@ -124,12 +37,10 @@ fn library(input: &[u8], opts: &BatchOptions) -> Vec<u8> {
     out
 }
 
+/// The batch options of a run on date `d`.
 fn on(d: &str) -> BatchOptions {
-    BatchOptions::new(NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap())
+    BatchOptions::new(date(d))
 }
-
-// ---------------------------------------------------------------------------------------------
-// POST /v1/batch
 
 /// Good, bad, blank and unknown rows mixed, with a quoted field holding the delimiter.
 const MIXED: &str = "id,name,postcode\n\
@@ -208,7 +119,7 @@ async fn the_row_cap_is_a_413_and_rows_up_to_it_are_answered() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.header("careband-rows"), BATCH_MAX_ROWS.to_string());
     assert_eq!(
-        r.body.iter().filter(|b| **b == b'\n').count(),
+        memchr::memchr_iter(b'\n', &r.body).count(),
         usize::try_from(BATCH_MAX_ROWS).unwrap() + 1
     );
     at_cap.push(b'\n');
@@ -281,15 +192,7 @@ async fn get_is_not_allowed_on_the_batch_route() {
 
 #[actix_web::test]
 async fn a_real_server_streams_a_large_batch() {
-    let server = actix_web::HttpServer::new(move || server::app(state()))
-        .workers(1)
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-    let addr = server.addrs()[0];
-    let server = server.run();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-
+    let (base, handle) = serve(state());
     // 20,000 rows: real postcodes with a bad row every 100.
     let postcodes: Vec<String> = DATASET
         .postcodes
@@ -302,14 +205,13 @@ async fn a_real_server_streams_a_large_batch() {
     let mut input = String::from("n,postcode\n");
     for i in 0..20_000 {
         if i % 100 == 42 {
-            input.push_str(&format!("{i},??\n"));
+            writeln!(input, "{i},??").unwrap();
         } else {
-            input.push_str(&format!("{i},{}\n", postcodes[i % postcodes.len()]));
+            writeln!(input, "{i},{}", postcodes[i % postcodes.len()]).unwrap();
         }
     }
-    careband::geocoder::install_tls_provider();
     let r = reqwest::Client::new()
-        .post(format!("http://{addr}/v1/batch?date=2019-06-01"))
+        .post(format!("{base}/v1/batch?date=2019-06-01"))
         .header("content-type", "text/csv")
         .body(input.clone())
         .send()
@@ -323,56 +225,4 @@ async fn a_real_server_streams_a_large_batch() {
     let body = r.bytes().await.unwrap();
     assert_eq!(&body[..], &library(input.as_bytes(), &on("2019-06-01"))[..]);
     handle.stop(true).await;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The page
-
-#[actix_web::test]
-async fn the_page_is_served_at_the_root_with_its_labels_and_limits() {
-    let r = get("/").await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.header("content-type"), "text/html; charset=utf-8");
-    assert!(
-        r.header("content-security-policy")
-            .contains("default-src 'self'")
-    );
-    let html = r.text();
-    for needle in [
-        "<label for=\"q\">",
-        "<label for=\"date\">",
-        "aria-live=\"polite\"",
-        "id=\"map\"",
-        "<label for=\"batch-file\">",
-        "100,000 rows",
-        "Open Government Licence",
-    ] {
-        assert!(html.contains(needle), "the page lacks {needle}");
-    }
-    assert!(!html.contains("{{"), "a placeholder is left");
-    assert_eq!(
-        html.contains("static/vendor/leaflet.js"),
-        server::routes::page::has_map_library()
-    );
-}
-
-#[actix_web::test]
-async fn the_page_files_are_served_and_others_are_a_json_404() {
-    let r = get("/static/app.js").await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert!(r.header("content-type").starts_with("text/javascript"));
-    assert!(r.text().contains("v1/lookup"));
-    let r = get("/static/app.css").await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert!(r.header("content-type").starts_with("text/css"));
-    get("/static/nope.js")
-        .await
-        .error(StatusCode::NOT_FOUND, "no_such_file");
-    let r = get("/static/vendor/leaflet.js").await;
-    if server::routes::page::has_map_library() {
-        assert_eq!(r.status, StatusCode::OK);
-        assert!(r.body.len() > 10_000);
-    } else {
-        r.error(StatusCode::NOT_FOUND, "map_library_not_installed");
-    }
 }

@@ -5,38 +5,28 @@
 //!
 //! Expected answers are never copied numbers: each row is compared with what
 //! `careband::engine::lookup::lookup` says for the same postcode or point on the same date.
-#![allow(
-    clippy::unwrap_used,
-    reason = "helpers outside #[test] functions fail the test loudly, which is what we want"
-)]
 
+use std::fmt::Write as _;
 use std::io::{self, Cursor, Read};
 use std::num::NonZeroUsize;
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::LazyLock;
-
-use chrono::NaiveDate;
 
 use careband::batch::{
     self, BatchError, BatchOptions, ColumnNames, InputFormat, MAX_RECORD_BYTES, Summary,
 };
-use careband::data::load::{DataSource, load};
 use careband::engine::answer::Answer;
-use careband::engine::dataset::{Dataset, PostcodeStatus};
+use careband::engine::dataset::PostcodeStatus;
 use careband::engine::lookup::lookup;
 use careband::engine::query::Query;
 
-static DATASET: LazyLock<Dataset> =
-    LazyLock::new(|| load(&DataSource::Embedded).expect("the embedded dataset loads"));
+use crate::common::cli::careband_in;
+use crate::common::{DATASET, date};
 
-/// A date inside the 2019/20 rate period.
-fn date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2019, 5, 1).unwrap()
-}
+/// The day every batch here is run on: inside the 2019/20 rate period.
+const ON: &str = "2019-05-01";
 
 fn opts() -> BatchOptions {
-    BatchOptions::new(date())
+    BatchOptions::new(date(ON))
 }
 
 /// Real postcodes of every area the dataset ships, live and terminated, in a fixed order.
@@ -103,7 +93,7 @@ fn col<'a>(rec: &'a [String], width: usize, name: &str) -> &'a str {
 /// Checks an output record against the library's answer to the same query.
 fn assert_matches_lookup(rec: &[String], width: usize, query: &Query) {
     let status = col(rec, width, "status");
-    match lookup(&DATASET, query, date()) {
+    match lookup(&DATASET, query, date(ON)) {
         Ok(Answer::Point(p)) if p.resolution.covered => {
             assert_eq!(status, "answered", "{query:?}: {rec:?}");
             let s = &p.resolution.schemes[0];
@@ -158,7 +148,7 @@ fn mixed_csv() -> (String, Vec<Option<String>>) {
     for (i, pc) in sample_postcodes(6).into_iter().enumerate() {
         if i % 4 == 1 {
             let b = bad[i / 4 % bad.len()];
-            text.push_str(&format!("{i},\"Bad, {i}\",{b}\n"));
+            writeln!(text, "{i},\"Bad, {i}\",{b}").unwrap();
             asked.push(None);
         }
         if i % 9 == 4 {
@@ -170,7 +160,7 @@ fn mixed_csv() -> (String, Vec<Option<String>>) {
         } else {
             pc.clone()
         };
-        text.push_str(&format!("{i},Client {i},{typed}\n"));
+        writeln!(text, "{i},Client {i},{typed}").unwrap();
         asked.push(Some(pc));
     }
     (text, asked)
@@ -184,7 +174,7 @@ fn every_row_comes_out_once_in_order_and_matches_lookup() {
     let (out, summary) = run_csv(text.as_bytes(), &o).unwrap();
     let recs = records(&out, b',');
     assert_eq!(recs.len(), asked.len() + 1, "one output row per input row");
-    assert_eq!(summary.rows as usize, asked.len());
+    assert_eq!(usize::try_from(summary.rows), Ok(asked.len()));
     assert_eq!(
         summary.answered
             + summary.not_found
@@ -205,16 +195,15 @@ fn every_row_comes_out_once_in_order_and_matches_lookup() {
             .map(|i| original.get(i).cloned().unwrap_or_default())
             .collect();
         assert_eq!(rec[..3], padded[..], "input columns of {line:?}");
-        match pc {
-            Some(pc) => assert_matches_lookup(rec, 3, &Query::Postcode(pc.clone())),
-            None => {
-                let status = col(rec, 3, "status");
-                assert!(
-                    ["bad_input", "blank", "not_found"].contains(&status),
-                    "{line:?}: {status}"
-                );
-                assert!(!col(rec, 3, "error").is_empty(), "{line:?} says why");
-            }
+        if let Some(pc) = pc {
+            assert_matches_lookup(rec, 3, &Query::Postcode(pc.clone()));
+        } else {
+            let status = col(rec, 3, "status");
+            assert!(
+                ["bad_input", "blank", "not_found"].contains(&status),
+                "{line:?}: {status}"
+            );
+            assert!(!col(rec, 3, "error").is_empty(), "{line:?} says why");
         }
     }
     assert!(summary.answered > 0 && summary.outside_coverage > 0 && summary.bad_input > 0);
@@ -243,7 +232,7 @@ fn semicolon_files_are_sniffed_and_written_back_with_semicolons() {
     let pcs = sample_postcodes(2);
     let mut text = String::from("name;postcode;lat;lon\n");
     for pc in &pcs {
-        text.push_str(&format!("\"a; b\";{pc};;\n"));
+        writeln!(text, "\"a; b\";{pc};;").unwrap();
     }
     text.push_str("point;;52,6309;1,2974\n");
     let (out, summary) = run_csv(text.as_bytes(), &opts()).unwrap();
@@ -263,7 +252,7 @@ fn semicolon_files_are_sniffed_and_written_back_with_semicolons() {
             lon: 1.2974,
         },
     );
-    assert_eq!(summary.rows as usize, pcs.len() + 1);
+    assert_eq!(usize::try_from(summary.rows), Ok(pcs.len() + 1));
 }
 
 #[test]
@@ -332,7 +321,7 @@ fn named_columns_override_detection_and_unknown_names_fail_the_run() {
 #[test]
 fn one_thread_and_four_threads_write_byte_identical_output() {
     let (text, _) = mixed_csv();
-    let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    let body: String = text.lines().skip(1).flat_map(|l| [l, "\n"]).collect();
     let big = format!("{text}{}", body.repeat(3));
     let mut o = opts();
     o.chunk_rows = 5;
@@ -575,7 +564,7 @@ fn malformed_binary_garbage_gives_one_row_per_line_and_never_a_crash() {
     input.extend_from_slice(&body);
     let expected = body.split(|&b| b == b'\n').count() - usize::from(body.ends_with(b"\n"));
     let (out, summary) = run_csv(&input, &opts()).unwrap();
-    assert_eq!(summary.rows as usize, expected);
+    assert_eq!(usize::try_from(summary.rows), Ok(expected));
     assert_eq!(records(&out, b',').len(), expected + 1);
     assert!(summary.invalid_utf8_rows > 0);
     assert!(String::from_utf8(out).is_ok(), "the output is valid UTF-8");
@@ -639,14 +628,6 @@ fn malformed_empty_utf16_and_zip_inputs_fail_the_run_clearly() {
 
 // ---- The command line, through the built binary ----
 
-fn careband(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_careband"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
 fn leftovers(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -660,7 +641,8 @@ fn the_cli_writes_answers_refuses_to_overwrite_and_reports_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("in.csv"), "id,postcode\n1,NR1 1AA\n2,garbage\n\n").unwrap();
-    let o = careband(
+    let o = careband_in(
+        d,
         &[
             "batch",
             "in.csv",
@@ -671,17 +653,10 @@ fn the_cli_writes_answers_refuses_to_overwrite_and_reports_a_summary() {
             "--summary-json",
             "s.json",
         ],
-        d,
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("3 rows read"), "{stderr}");
-    assert!(stderr.contains("bad input"), "{stderr}");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("3 rows read"), "{}", o.stderr);
+    assert!(o.stderr.contains("bad input"), "{}", o.stderr);
     let out = std::fs::read(d.join("out.csv")).unwrap();
     let recs = records(&out, b',');
     assert_eq!(recs.len(), 4);
@@ -693,15 +668,16 @@ fn the_cli_writes_answers_refuses_to_overwrite_and_reports_a_summary() {
 
     // An existing output is kept without --force.
     std::fs::write(d.join("out.csv"), "precious").unwrap();
-    let o = careband(
-        &["batch", "in.csv", "-o", "out.csv", "--date", "2019-05-01"],
+    let o = careband_in(
         d,
+        &["batch", "in.csv", "-o", "out.csv", "--date", "2019-05-01"],
     );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--force"), "{}", o.stderr);
     assert_eq!(std::fs::read(d.join("out.csv")).unwrap(), b"precious");
 
-    let o = careband(
+    let o = careband_in(
+        d,
         &[
             "batch",
             "in.csv",
@@ -711,9 +687,8 @@ fn the_cli_writes_answers_refuses_to_overwrite_and_reports_a_summary() {
             "--date",
             "2019-05-01",
         ],
-        d,
     );
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(std::fs::read(d.join("out.csv")).unwrap(), out);
     assert!(leftovers(d).is_empty());
 }
@@ -723,21 +698,24 @@ fn the_cli_writes_to_stdout_and_a_failed_run_leaves_no_output_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("in.csv"), "postcode\nNR1 1AA\n").unwrap();
-    let o = careband(&["batch", "in.csv", "--date", "2019-05-01", "--excel"], d);
-    assert_eq!(o.status.code(), Some(0));
-    assert!(o.stdout.starts_with(b"\xEF\xBB\xBFpostcode,status"));
+    let o = careband_in(d, &["batch", "in.csv", "--date", "2019-05-01", "--excel"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.starts_with("\u{feff}postcode,status"),
+        "{}",
+        o.stdout
+    );
 
     std::fs::write(d.join("bad.csv"), "postcode\n\"NR1 1AA\nNR1 1AA\n").unwrap();
-    let o = careband(&["batch", "bad.csv", "-o", "out.csv"], d);
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("line 2"), "{stderr}");
+    let o = careband_in(d, &["batch", "bad.csv", "-o", "out.csv"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("line 2"), "{}", o.stderr);
     assert!(
         !d.join("out.csv").exists(),
         "no half-written output under the final name"
     );
     assert!(leftovers(d).is_empty(), "the temporary file is removed");
 
-    let o = careband(&["batch", "missing.csv"], d);
-    assert_eq!(o.status.code(), Some(2));
+    let o = careband_in(d, &["batch", "missing.csv"]);
+    assert_eq!(o.code, 2);
 }

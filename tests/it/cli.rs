@@ -1,31 +1,17 @@
 //! The built `careband` binary: output, JSON and exit codes (0 answered, 1 not found or
 //! outside coverage, 2 bad input or error).
 
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+use crate::common::cli::{Run, careband};
+use crate::common::fixtures::geodata_copy;
 
-use std::process::{Command, Output};
-
-fn careband(args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_careband"))
-        .args(args)
-        .current_dir(dir.path())
-        .env_remove("CAREBAND_DATA")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> (String, String, i32) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-        o.status.code().unwrap_or(-1),
-    )
+/// What a run printed and its exit code, to take apart in one `let`.
+fn text(o: Run) -> (String, String, i32) {
+    (o.stdout, o.stderr, o.code)
 }
 
 #[test]
 fn a_norfolk_postcode_gets_band_rate_surgery_distance_and_margin() {
-    let (out, err, code) = text(&careband(&["lookup", "NR1", "1AA", "--date", "2019-06-01"]));
+    let (out, err, code) = text(careband(&["lookup", "NR1", "1AA", "--date", "2019-06-01"]));
     assert_eq!(code, 0, "{err}");
     for needle in [
         "NR1 1AA",
@@ -42,14 +28,14 @@ fn a_norfolk_postcode_gets_band_rate_surgery_distance_and_margin() {
 
 #[test]
 fn the_2018_date_gives_the_2018_19_rate() {
-    let (out, _, code) = text(&careband(&["lookup", "nr11aa", "--date", "2018-06-01"]));
+    let (out, _, code) = text(careband(&["lookup", "nr11aa", "--date", "2018-06-01"]));
     assert_eq!(code, 0);
     assert!(out.contains("GBP 17.40/hour"), "{out}");
 }
 
 #[test]
 fn json_output_is_the_full_answer() {
-    let (out, _, code) = text(&careband(&[
+    let (out, _, code) = text(careband(&[
         "lookup",
         "NR25 7PQ",
         "--json",
@@ -69,7 +55,7 @@ fn json_output_is_the_full_answer() {
 
 #[test]
 fn a_lat_lon_point_and_a_bng_point_are_answered() {
-    let (out, _, code) = text(&careband(&[
+    let (out, _, code) = text(careband(&[
         "lookup",
         "52.6266,1.3093",
         "--date",
@@ -77,7 +63,7 @@ fn a_lat_lon_point_and_a_bng_point_are_answered() {
     ]));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Band 1"));
-    let (out, _, code) = text(&careband(&[
+    let (out, _, code) = text(careband(&[
         "lookup",
         "--easting",
         "624073",
@@ -92,21 +78,21 @@ fn a_lat_lon_point_and_a_bng_point_are_answered() {
 
 #[test]
 fn garbage_is_bad_input_with_exit_code_2() {
-    let (out, err, code) = text(&careband(&["lookup", "NR1-1AA"]));
+    let (out, err, code) = text(careband(&["lookup", "NR1-1AA"]));
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("cannot appear in a UK postcode"), "{err}");
-    let (_, err, code) = text(&careband(&["lookup", "91,1"]));
+    let (_, err, code) = text(careband(&["lookup", "91,1"]));
     assert_eq!(code, 2);
     assert!(err.contains("lat"), "{err}");
 }
 
 #[test]
 fn an_unknown_postcode_is_not_found_with_suggestions_and_exit_code_1() {
-    let (_, err, code) = text(&careband(&["lookup", "NR1 1XX"]));
+    let (_, err, code) = text(careband(&["lookup", "NR1 1XX"]));
     assert_eq!(code, 1);
     assert!(err.contains("not found; did you mean NR1 1"), "{err}");
-    let (out, _, code) = text(&careband(&["lookup", "NR1 1XX", "--json"]));
+    let (out, _, code) = text(careband(&["lookup", "NR1 1XX", "--json"]));
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["error"]["code"], "postcode_not_found");
@@ -119,7 +105,7 @@ fn an_unknown_postcode_is_not_found_with_suggestions_and_exit_code_1() {
 
 #[test]
 fn a_place_or_road_typed_as_text_gets_its_band_and_precision() {
-    let (out, err, code) = text(&careband(&["lookup", "Hethersett", "--date", "2019-06-01"]));
+    let (out, err, code) = text(careband(&["lookup", "Hethersett", "--date", "2019-06-01"]));
     assert_eq!(code, 0, "{err}");
     for needle in [
         "Hethersett (village, South Norfolk)",
@@ -128,7 +114,7 @@ fn a_place_or_road_typed_as_text_gets_its_band_and_precision() {
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
-    let (out, err, code) = text(&careband(&[
+    let (out, err, code) = text(careband(&[
         "lookup",
         "Ollands Road, Reepham",
         "--date",
@@ -140,11 +126,7 @@ fn a_place_or_road_typed_as_text_gets_its_band_and_precision() {
         "{out}"
     );
     assert!(!out.contains("2. "), "one candidate only:\n{out}");
-    let (out, _, code) = text(&careband(&[
-        "lookup",
-        "The Street, Ashwellthorpe",
-        "--json",
-    ]));
+    let (out, _, code) = text(careband(&["lookup", "The Street, Ashwellthorpe", "--json"]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["kind"], "places");
@@ -153,7 +135,7 @@ fn a_place_or_road_typed_as_text_gets_its_band_and_precision() {
 
 #[test]
 fn unknown_text_is_not_found_with_exit_code_1() {
-    let (out, err, code) = text(&careband(&["lookup", "Qwxyzzy", "Zzkq"]));
+    let (out, err, code) = text(careband(&["lookup", "Qwxyzzy", "Zzkq"]));
     assert_eq!(code, 1);
     assert!(out.is_empty());
     assert!(err.contains("no place or road called"), "{err}");
@@ -161,14 +143,14 @@ fn unknown_text_is_not_found_with_exit_code_1() {
 
 #[test]
 fn a_point_outside_every_scheme_exits_1() {
-    let (out, _, code) = text(&careband(&["lookup", "51.5072,-0.1276"]));
+    let (out, _, code) = text(careband(&["lookup", "51.5072,-0.1276"]));
     assert_eq!(code, 1);
     assert!(out.contains("OUTSIDE COVERAGE"), "{out}");
 }
 
 #[test]
 fn a_district_gives_an_honest_summary() {
-    let (out, _, code) = text(&careband(&["lookup", "NR25", "--date", "2019-06-01"]));
+    let (out, _, code) = text(careband(&["lookup", "NR25", "--date", "2019-06-01"]));
     assert_eq!(code, 0);
     assert!(out.contains("postcode district"), "{out}");
     assert!(
@@ -179,14 +161,9 @@ fn a_district_gives_an_honest_summary() {
 
 #[test]
 fn a_corrupt_data_directory_is_refused_with_exit_code_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    copy_dir(
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")),
-        &data,
-    );
+    let (_dir, data) = geodata_copy();
     std::fs::write(data.join("centres/gp_practices.csv"), "code\n").unwrap();
-    let (_, err, code) = text(&careband(&[
+    let (_, err, code) = text(careband(&[
         "lookup",
         "NR1 1AA",
         "--data",
@@ -201,27 +178,14 @@ fn a_corrupt_data_directory_is_refused_with_exit_code_2() {
 
 #[test]
 fn help_documents_the_exit_codes() {
-    let (out, _, code) = text(&careband(&["lookup", "--help"]));
+    let (out, _, code) = text(careband(&["lookup", "--help"]));
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes"), "{out}");
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 #[test]
 fn validate_passes_the_shipped_schemes() {
-    let (out, err, code) = text(&careband(&["validate"]));
+    let (out, err, code) = text(careband(&["validate"]));
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("norfolk (schemes/norfolk.toml): OK"), "{out}");
     assert!(out.contains("bristol (schemes/bristol.toml)"), "{out}");
@@ -230,12 +194,7 @@ fn validate_passes_the_shipped_schemes() {
 
 #[test]
 fn a_broken_scheme_fails_validate_and_is_refused_by_lookup() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    copy_dir(
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/geodata")),
-        &data,
-    );
+    let (_dir, data) = geodata_copy();
     let scheme = data.join("schemes/bristol.toml");
     let text_before = std::fs::read_to_string(&scheme).unwrap();
     std::fs::write(
@@ -248,20 +207,20 @@ fn a_broken_scheme_fails_validate_and_is_refused_by_lookup() {
     )
     .unwrap();
     let data_arg = data.to_str().unwrap();
-    let (out, _, code) = text(&careband(&["validate", "bristol", "--data", data_arg]));
+    let (out, _, code) = text(careband(&["validate", "bristol", "--data", data_arg]));
     assert_eq!(code, 2, "{out}");
     assert!(
         out.contains("schemes/bristol.toml") && out.contains("unknown provider \"nobody\""),
         "{out}"
     );
-    let (_, err, code) = text(&careband(&["lookup", "BS1 5TR", "--data", data_arg]));
+    let (_, err, code) = text(careband(&["lookup", "BS1 5TR", "--data", data_arg]));
     assert_eq!(code, 2);
     assert!(err.contains("unknown provider \"nobody\""), "{err}");
 }
 
 #[test]
 fn lookup_shows_zone_pcn_and_providers_in_order() {
-    let (out, err, code) = text(&careband(&["lookup", "BS1 5TR", "--date", "2019-06-01"]));
+    let (out, err, code) = text(careband(&["lookup", "BS1 5TR", "--date", "2019-06-01"]));
     assert_eq!(code, 0, "{err}");
     let main = out.find("1. main       HSG").expect(&out);
     let secondary = out.find("2. secondary  Mears").expect(&out);
@@ -298,7 +257,7 @@ fn lookup_falls_back_to_the_gazetteer_with_a_note_when_the_geocoder_is_down() {
     let (_dir, config) = geocoder_config(&format!(
         "kind = \"nominatim\"\nurl = \"http://127.0.0.1:{port}/\"\ntimeout_ms = 500\nretries = 0\n"
     ));
-    let (out, err, code) = text(&careband(&[
+    let (out, err, code) = text(careband(&[
         "lookup",
         "14 Mill Road",
         "--config",
@@ -312,7 +271,7 @@ fn lookup_falls_back_to_the_gazetteer_with_a_note_when_the_geocoder_is_down() {
         "{out}"
     );
     // --no-geocoder turns the file's geocoder off.
-    let (out, _, _) = text(&careband(&[
+    let (out, _, _) = text(careband(&[
         "lookup",
         "14 Mill Road",
         "--config",
@@ -340,7 +299,7 @@ async fn lookup_answers_from_a_configured_geocoder_and_labels_it() {
         .await;
     let uri = server.uri();
     let (out, err, code) = tokio::task::spawn_blocking(move || {
-        text(&careband(&[
+        text(careband(&[
             "lookup",
             "14 Mill Road",
             "--geocoder",
@@ -368,7 +327,7 @@ fn a_geocoder_key_variable_that_is_not_set_is_named() {
     let (_dir, config) = geocoder_config(
         "kind = \"os-places\"\nurl = \"https://places.example/\"\nkey_env = \"CAREBAND_TEST_KEY_NOT_SET\"\n",
     );
-    let (_, err, code) = text(&careband(&["lookup", "14 Mill Road", "--config", &config]));
+    let (_, err, code) = text(careband(&["lookup", "14 Mill Road", "--config", &config]));
     assert_eq!(code, 2);
     assert!(
         err.contains("environment variable CAREBAND_TEST_KEY_NOT_SET is not set"),

@@ -9,42 +9,17 @@
 //!   a practice's surgery usually sits in an LSOA most of whose patients are its own PCN's.
 //! - Provider lists: the expected names come from DOMAIN.md (the councils' papers).
 
-#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
-
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
-use careband::data::load::{DataSource, load};
-use careband::engine::answer::SchemeAnswer;
-use careband::engine::answer::{Answer, PointAnswer};
-use careband::engine::coord::LonLat;
-use careband::engine::dataset::Dataset;
-use careband::engine::lookup::lookup;
-use careband::engine::query::Query;
+use careband::engine::answer::{PointAnswer, SchemeAnswer};
 use careband::engine::resolve::resolve;
 use careband::engine::scheme::{AreaRole, Service};
-use chrono::NaiveDate;
 
-static DS: LazyLock<Dataset> = LazyLock::new(|| load(&DataSource::Embedded).unwrap());
-const GEODATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/geodata");
-
-fn day(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn point(q: &str, date: &str) -> PointAnswer {
-    match lookup(&DS, &Query::Postcode(q.into()), day(date)).unwrap() {
-        Answer::Point(p) => p,
-        _ => panic!("{q} is a full postcode"),
-    }
-}
+use crate::common::fixtures::geodata;
+use crate::common::{DATASET, date, ll, point};
 
 fn scheme<'a>(p: &'a PointAnswer, id: &str) -> &'a SchemeAnswer {
-    p.resolution
-        .schemes
-        .iter()
-        .find(|s| s.scheme == id)
-        .unwrap_or_else(|| panic!("no {id} answer"))
+    crate::common::scheme(&p.resolution.schemes, id)
 }
 
 fn area<'a>(s: &'a SchemeAnswer, role: &str) -> Vec<&'a str> {
@@ -81,10 +56,9 @@ fn names(v: &[&str]) -> Vec<String> {
 
 /// Zone id by ward code, from the zone file's `ward_codes` property.
 fn zone_of_ward() -> HashMap<String, String> {
-    let text = std::fs::read_to_string(format!(
-        "{GEODATA}/boundaries/bristol_zones_illustrative.geojson"
-    ))
-    .unwrap();
+    let text =
+        std::fs::read_to_string(geodata().join("boundaries/bristol_zones_illustrative.geojson"))
+            .unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut out = HashMap::new();
     for f in v["features"].as_array().unwrap() {
@@ -114,7 +88,7 @@ fn a_bristol_postcode_gets_its_zone_providers_in_order_night_provider_and_rate()
     );
     let rate = s.rate.as_ref().unwrap();
     assert_eq!(rate.hourly, 18.20);
-    assert_eq!(rate.effective_from, day("2019-04-01"));
+    assert_eq!(rate.effective_from, date("2019-04-01"));
     let day_list = list(s, "day");
     assert_eq!(
         day_list.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
@@ -143,7 +117,7 @@ fn bristol_lists_change_on_1_april_2019() {
         .find(|(_, z)| z == "5")
         .map(|(w, _)| w)
         .unwrap();
-    let text = std::fs::read_to_string(format!("{GEODATA}/postcodes/postcodes.csv")).unwrap();
+    let text = std::fs::read_to_string(geodata().join("postcodes/postcodes.csv")).unwrap();
     let pc = text
         .lines()
         .find(|l| l.starts_with("BS") && l.contains(",live,") && l.ends_with(&zone5))
@@ -177,7 +151,7 @@ fn bristol_lists_change_on_1_april_2019() {
 fn bristol_zones_agree_with_code_point_ward_codes() {
     let zone_of = zone_of_ward();
     let (mut agree, mut total, mut no_zone) = (0, 0, 0);
-    for r in DS.postcodes.records() {
+    for r in DATASET.postcodes.records() {
         let (Some(pos), Some(ward)) = (r.position, r.ward.as_deref()) else {
             continue;
         };
@@ -188,7 +162,7 @@ fn bristol_zones_agree_with_code_point_ward_codes() {
             continue;
         }
         total += 1;
-        let res = resolve(&DS, pos, day("2019-06-01"));
+        let res = resolve(&DATASET, pos, date("2019-06-01"));
         let Some(s) = res.schemes.iter().find(|s| s.scheme == "bristol") else {
             no_zone += 1;
             continue;
@@ -260,16 +234,16 @@ fn a_norfolk_postcode_gets_its_pcn_locality_framework_list_band_and_rate() {
 #[test]
 fn pcn_answers_agree_with_the_practices_own_pcn() {
     let mut position = HashMap::new();
-    let mut rows = csv::Reader::from_path(format!("{GEODATA}/centres/gp_practices.csv")).unwrap();
+    let mut rows = csv::Reader::from_path(geodata().join("centres/gp_practices.csv")).unwrap();
     for row in rows.records() {
         let row = row.unwrap();
         let (lat, lon): (f64, f64) = (row[3].parse().unwrap(), row[4].parse().unwrap());
-        position.insert(row[0].to_string(), LonLat::new(lon, lat).unwrap());
+        position.insert(row[0].to_string(), ll(lon, lat));
     }
     let (mut agree, mut total) = (0, 0);
     let mut disagree = Vec::new();
     let mut rows =
-        csv::Reader::from_path(format!("{GEODATA}/centres/practice_pcn_2022-07.csv")).unwrap();
+        csv::Reader::from_path(geodata().join("centres/practice_pcn_2022-07.csv")).unwrap();
     for row in rows.records() {
         let row = row.unwrap();
         let (code, pcn, ccg) = (&row[0], &row[2], &row[4]);
@@ -279,7 +253,7 @@ fn pcn_answers_agree_with_the_practices_own_pcn() {
         let Some(&at) = position.get(code) else {
             continue;
         };
-        let r = resolve(&DS, at, day("2022-07-01"));
+        let r = resolve(&DATASET, at, date("2022-07-01"));
         let Some(s) = r.schemes.iter().find(|s| s.scheme == "norfolk") else {
             continue; // a Waveney practice outside Norfolk county
         };

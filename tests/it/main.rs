@@ -1,0 +1,40 @@
+//! careband's integration tests, in one binary: one build, one link, and the embedded dataset
+//! loaded once for all of them.
+//!
+//! Each module tests one thing from outside the library: `api` the HTTP routes, `api_batch`
+//! `POST /v1/batch`, `answers` whole API answers as reviewed snapshots, `batch` batch files in
+//! the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
+//! known answers on the shipped data, `engine` and `validate` small hand-made datasets,
+//! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
+//! and `web` the page. Shared helpers are in `common`.
+
+// What tests do by nature, allowed once here rather than file by file.
+#![expect(
+    clippy::panic,
+    reason = "a test fails by panicking, with a message saying what was expected"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] functions unwrap: there a failure is the test's failure"
+)]
+#![expect(
+    clippy::float_cmp,
+    reason = "rates and thresholds are compared with the decimal the data file gives, which \
+              parses to the same f64"
+)]
+
+mod common;
+
+mod answers;
+mod api;
+mod api_batch;
+mod batch;
+mod cli;
+mod data;
+mod engine;
+mod geocoder;
+mod layers;
+mod places;
+mod schemes;
+mod validate;
+mod web;
