@@ -331,6 +331,13 @@ struct RawRow {
     issue: Option<RowIssue>,
 }
 
+impl RawRow {
+    /// How many fields the row has.
+    fn field_count(&self) -> usize {
+        self.fields.len()
+    }
+}
+
 /// A problem with a record found while reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RowIssue {
@@ -358,10 +365,6 @@ impl Chunk {
         self.data.clear();
         self.ends.clear();
         self.rows.clear();
-    }
-
-    fn field_count(&self, r: &RawRow) -> usize {
-        r.fields.len()
     }
 
     /// Field `i` of row `r`, raw bytes.
@@ -599,7 +602,7 @@ fn header_plan(chunk: &Chunk, opts: &BatchOptions) -> Result<(Vec<String>, Plan)
     if head.issue.is_some() {
         return Err(BatchError::HeaderTooLong { line: head.line });
     }
-    let header: Vec<String> = (0..chunk.field_count(head))
+    let header: Vec<String> = (0..head.field_count())
         .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
         .collect();
     let plan = Plan::new(&header, &opts.columns)?;

@@ -628,7 +628,7 @@ pub(super) fn render(
     for r in rows {
         fields.clear();
         let mut out = Out::new(ctx.layout);
-        let n = chunk.field_count(r);
+        let n = r.field_count();
         let mut invalid_utf8 = false;
         for i in 0..n.min(ctx.plan.width) {
             let raw = chunk.field(r, i).unwrap_or_default();

@@ -247,8 +247,8 @@ fn a_bng_point_resolves_like_the_postcode_it_came_from() {
 
 #[test]
 fn postcode_inputs_as_users_type_them() {
-    let d = date("2019-06-01");
-    let q = |s: &str| lookup(&DATASET, &Query::Postcode(s.into()), d);
+    let day = date("2019-06-01");
+    let q = |s: &str| lookup(&DATASET, &Query::Postcode(s.into()), day);
     // Good, odd spacing, lower case: all the same answer.
     for s in ["NR1 1AA", "nr11aa", "  Nr1   1aA ", "NR11AA"] {
         let Ok(Answer::Point(p)) = q(s) else {
