@@ -1,48 +1,57 @@
 //! Streaming CSV records, read with a bounded buffer.
 //!
-//! A small RFC 4180 reader written for batch mode rather than the `csv` crate's, because batch
-//! mode needs three things that crate does not give: every record's physical line numbers, a
-//! cap on a record's size that keeps memory flat whatever the file holds (an unclosed quote can
-//! otherwise swallow the rest of the file into one field), and an error at end of input when a
-//! quoted field is still open. Fields are raw bytes: UTF-8 is checked per row later, so one bad
-//! row does not stop the run.
+//! Fields are split and unquoted by `csv_core::Reader`: RFC 4180, lenient where spreadsheets
+//! are (a quote inside an unquoted field is kept as a character, `5" floppy`; text after a
+//! closing quote is kept, `"a"b` reads `ab`; CR, LF and CRLF all end a record; a record may
+//! have more or fewer fields than the header, and the row is then reported, see `super::row`).
 //!
-//! Lenient where spreadsheets are: a quote inside an unquoted field is kept as a character
-//! (`5" floppy`), text after a closing quote is kept (`"a"b` reads `ab`), CR, LF and CRLF all
-//! end a record, and a record may have more or fewer fields than the header (the row is then
-//! reported, see `super::row`).
+//! This module is the thin layer around it that batch mode needs and csv-core leaves to its
+//! caller:
+//! - every record's first and last physical line, CR line ends included (csv-core counts LF
+//!   bytes only, so a file with CR line ends would be one line);
+//! - a blank line is a record of one empty field, so it gets its output row (csv-core skips
+//!   blank lines);
+//! - a cap on a record's size that keeps memory flat whatever the file holds: a record over
+//!   [`MAX_RECORD_BYTES`] is read to its end without being stored (an unclosed quote can
+//!   otherwise swallow the rest of the file into one field);
+//! - an error at end of input when a quoted field is still open (csv-core ends the record
+//!   there as if the quote had been closed);
+//! - a UTF-8 byte order mark is skipped (csv-core would drop a second one too), what is
+//!   plainly not UTF-8 CSV is refused, and the delimiter is sniffed from the header line.
+//!
+//! Fields are raw bytes: UTF-8 is checked per row later, so one bad row does not stop the run.
 
 use std::io::{self, Read};
 
-use memchr::{memchr2, memchr3};
+use csv_core::{ReadRecordResult, ReaderBuilder, Terminator};
+use memchr::memchr;
 
 use super::{BatchError, Chunk, MAX_RECORD_BYTES, RawRow, RowIssue};
 
 /// Bytes read from the input at a time.
 const READ_BUF: usize = 256 * 1024;
 
+/// Field ends csv-core reports per call; a record with more fields takes more calls.
+const ENDS: usize = 64;
+
 /// The UTF-8 byte order mark, which Excel writes at the start of "CSV UTF-8" files.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// At the start of a field: a quote here opens a quoted field.
-    FieldStart,
-    /// Inside an unquoted field.
-    Unquoted,
-    /// Inside a quoted field.
-    Quoted,
-    /// Just read a quote inside a quoted field: either an escaped quote or the closing one.
-    QuoteInQuoted,
-}
 
 /// Reads CSV records one at a time from any [`Read`].
 pub(super) struct CsvInput<R> {
     inner: R,
+    /// The tokeniser. Each call is given input up to the next LF at most: csv-core says where
+    /// a record ends but not where a line does, so a call that stops on an LF without ending
+    /// the record has read a line break inside a quoted field, with the field's index known.
+    /// A record is usually one line, so this is still one call per record.
+    core: csv_core::Reader,
     buf: Vec<u8>,
     pos: usize,
     len: usize,
     eof: bool,
+    /// Index in `buf` of the first LF at or after `pos` (`len` when none is buffered); `None`
+    /// until looked for after the buffer is filled.
+    lf: Option<usize>,
     delimiter: u8,
     /// 1-based physical line of the next unread byte.
     line: u64,
@@ -50,6 +59,25 @@ pub(super) struct CsvInput<R> {
     consumed: u64,
     /// The previous record ended on CR: an LF right after it belongs to the same line end.
     skip_lf: bool,
+    /// The input has ended and its last record was returned. csv-core is not called again:
+    /// `end_of_input` may have left it inside that record.
+    done: bool,
+    /// Field ends of one call, relative to the start of the record's fields.
+    ends: [usize; ENDS],
+}
+
+/// The record being read.
+struct Pending {
+    data_start: usize,
+    ends_start: usize,
+    /// Input bytes of the record so far.
+    bytes: u64,
+    /// Fields of the record ended so far.
+    fields: usize,
+    /// Over [`MAX_RECORD_BYTES`]: its fields are no longer stored.
+    overflow: bool,
+    /// The last quoted field seen open at a line end: its index, and the line it opened on.
+    quote: Option<(usize, u64)>,
 }
 
 impl<R: Read> CsvInput<R> {
@@ -60,14 +88,18 @@ impl<R: Read> CsvInput<R> {
     pub(super) fn open(inner: R, delimiter: Option<u8>) -> Result<Self, BatchError> {
         let mut me = Self {
             inner,
+            core: csv_core::Reader::new(),
             buf: vec![0; READ_BUF],
             pos: 0,
             len: 0,
             eof: false,
+            lf: None,
             delimiter: b',',
             line: 1,
             consumed: 0,
             skip_lf: false,
+            done: false,
+            ends: [0; ENDS],
         };
         me.fill_header_window()?;
         let head = &me.buf[..me.len];
@@ -85,10 +117,13 @@ impl<R: Read> CsvInput<R> {
             });
         }
         if head.starts_with(UTF8_BOM) {
-            me.pos = UTF8_BOM.len();
-            me.consumed = UTF8_BOM.len() as u64;
+            me.advance(UTF8_BOM.len());
         }
         me.delimiter = delimiter.unwrap_or_else(|| sniff_delimiter(&me.buf[me.pos..me.len]));
+        me.core = ReaderBuilder::new()
+            .delimiter(me.delimiter)
+            .terminator(Terminator::CRLF)
+            .build();
         Ok(me)
     }
 
@@ -131,16 +166,52 @@ impl<R: Read> CsvInput<R> {
             })?;
         self.pos = 0;
         self.len = n;
+        self.lf = None;
         if n == 0 {
             self.eof = true;
         }
         Ok(n > 0)
     }
 
-    fn consume(&mut self, n: usize, record_bytes: &mut u64) {
+    fn advance(&mut self, n: usize) {
         self.pos += n;
         self.consumed += n as u64;
-        *record_bytes += n as u64;
+    }
+
+    /// Where the input for the next call to csv-core ends: just past the next buffered LF,
+    /// else at the end of the buffer.
+    fn line_end(&mut self) -> usize {
+        let lf = match self.lf {
+            Some(i) if i >= self.pos => i,
+            _ => {
+                let i =
+                    memchr(b'\n', &self.buf[self.pos..self.len]).map_or(self.len, |i| self.pos + i);
+                self.lf = Some(i);
+                i
+            }
+        };
+        (lf + 1).min(self.len)
+    }
+
+    /// Counts the line end `b` (CR or LF) that ended a record.
+    fn end_line(&mut self, b: u8) {
+        self.line += 1;
+        self.skip_lf = b == b'\r';
+    }
+
+    /// Skips the LF of a CRLF that ended the previous record. False at end of input.
+    fn at_record_start(&mut self) -> Result<bool, BatchError> {
+        if self.done {
+            return Ok(false);
+        }
+        while self.ensure()? {
+            if !std::mem::take(&mut self.skip_lf) || self.buf[self.pos] != b'\n' {
+                return Ok(true);
+            }
+            self.advance(1);
+        }
+        self.done = true;
+        Ok(false)
     }
 
     /// Reads the next record into `chunk`. Returns false at end of input.
@@ -156,129 +227,125 @@ impl<R: Read> CsvInput<R> {
         reason = "one byte-level state machine over a record; its states share the cursor"
     )]
     pub(super) fn read_record(&mut self, chunk: &mut Chunk) -> Result<bool, BatchError> {
-        let data_start = chunk.data.len();
-        let ends_start = chunk.ends.len();
-        let first_line = self.line;
-        let mut state = State::FieldStart;
-        let last_line;
-        let mut quote_line: Option<u64> = None;
-        let mut record_bytes: u64 = 0;
-        let mut overflow = false;
-        let mut started = false;
-        loop {
-            if !self.ensure()? {
-                if let (State::Quoted, Some(line)) = (state, quote_line) {
-                    return Err(BatchError::UnclosedQuote { line });
-                }
-                if !started {
-                    return Ok(false);
-                }
-                if !overflow {
-                    chunk.ends.push(chunk.data.len());
-                }
-                last_line = self.line;
-                break;
-            }
-            if self.skip_lf {
-                self.skip_lf = false;
-                if self.buf[self.pos] == b'\n' {
-                    self.pos += 1;
-                    self.consumed += 1;
-                    continue;
-                }
-            }
-            started = true;
-            let avail = &self.buf[self.pos..self.len];
-            match state {
-                State::FieldStart | State::Unquoted => {
-                    if state == State::FieldStart && avail[0] == b'"' {
-                        state = State::Quoted;
-                        quote_line = Some(self.line);
-                        self.consume(1, &mut record_bytes);
-                    } else {
-                        match memchr3(self.delimiter, b'\n', b'\r', avail) {
-                            None => {
-                                if !overflow {
-                                    chunk.data.extend_from_slice(avail);
-                                }
-                                let n = avail.len();
-                                self.consume(n, &mut record_bytes);
-                                state = State::Unquoted;
-                            }
-                            Some(i) => {
-                                let b = avail[i];
-                                if !overflow {
-                                    chunk.data.extend_from_slice(&avail[..i]);
-                                    chunk.ends.push(chunk.data.len());
-                                }
-                                self.consume(i + 1, &mut record_bytes);
-                                if b == self.delimiter {
-                                    state = State::FieldStart;
-                                } else {
-                                    last_line = self.line;
-                                    self.line += 1;
-                                    self.skip_lf = b == b'\r';
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-                State::Quoted => match memchr2(b'"', b'\n', avail) {
-                    None => {
-                        if !overflow {
-                            chunk.data.extend_from_slice(avail);
-                        }
-                        let n = avail.len();
-                        self.consume(n, &mut record_bytes);
-                    }
-                    Some(i) => {
-                        let b = avail[i];
-                        if !overflow {
-                            chunk.data.extend_from_slice(&avail[..i]);
-                        }
-                        self.consume(i + 1, &mut record_bytes);
-                        if b == b'"' {
-                            state = State::QuoteInQuoted;
-                        } else {
-                            if !overflow {
-                                chunk.data.push(b'\n');
-                            }
-                            self.line += 1;
-                        }
-                    }
-                },
-                State::QuoteInQuoted => {
-                    if avail[0] == b'"' {
-                        if !overflow {
-                            chunk.data.push(b'"');
-                        }
-                        self.consume(1, &mut record_bytes);
-                        state = State::Quoted;
-                    } else {
-                        // The closing quote: what follows is read as unquoted text, so a
-                        // delimiter or line end finishes the field and anything else is kept.
-                        state = State::Unquoted;
-                    }
-                }
-            }
-            if !overflow && record_bytes > MAX_RECORD_BYTES as u64 {
-                overflow = true;
-                chunk.data.truncate(data_start);
-                chunk.ends.truncate(ends_start);
-            }
+        if !self.at_record_start()? {
+            return Ok(false);
         }
+        let first_line = self.line;
+        let mut p = Pending {
+            data_start: chunk.data.len(),
+            ends_start: chunk.ends.len(),
+            bytes: 0,
+            fields: 0,
+            overflow: false,
+            quote: None,
+        };
+        let first = self.buf[self.pos];
+        let last_line = if first == b'\n' || first == b'\r' {
+            // A blank line, which csv-core would skip: one empty field.
+            self.advance(1);
+            self.end_line(first);
+            chunk.ends.push(p.data_start);
+            first_line
+        } else {
+            loop {
+                if !self.ensure()? {
+                    self.done = true;
+                    self.end_of_input(chunk, &p)?;
+                    break self.line;
+                }
+                if let Some(b) = self.step(chunk, &mut p) {
+                    let line = self.line;
+                    self.end_line(b);
+                    break line;
+                }
+            }
+        };
         chunk.rows.push(RawRow {
             line: first_line,
             last_line,
-            data_start,
-            fields: ends_start..chunk.ends.len(),
-            issue: overflow.then_some(RowIssue::TooLong {
-                bytes: record_bytes,
-                quote_line: quote_line.filter(|_| last_line > first_line),
+            data_start: p.data_start,
+            fields: p.ends_start..chunk.ends.len(),
+            issue: p.overflow.then_some(RowIssue::TooLong {
+                bytes: p.bytes,
+                quote_line: p.quote.map(|(_, line)| line),
             }),
         });
         Ok(true)
+    }
+
+    /// Gives csv-core the buffered input up to the next LF (and, while the record is stored,
+    /// no further than one byte past the cap). Returns the line end that ended the record,
+    /// or `None` when the record goes on.
+    fn step(&mut self, chunk: &mut Chunk, p: &mut Pending) -> Option<u8> {
+        let start = self.pos;
+        let mut end = self.line_end();
+        if !p.overflow {
+            // A stored record stops one byte past the cap, where it is over-long. That is at
+            // least one byte away (the record is at most the cap here), and must be: an empty
+            // input means end of input to csv-core.
+            let stored = usize::try_from(p.bytes).unwrap_or(usize::MAX);
+            end = end.min(start + (MAX_RECORD_BYTES + 1).saturating_sub(stored).max(1));
+        }
+        let input = &self.buf[start..end];
+        // csv-core writes at most one byte per byte it reads. The fields of a record over the
+        // cap are written here too and dropped at once.
+        let at = chunk.data.len();
+        chunk.data.resize(at + input.len(), 0);
+        let (res, nin, nout, nend) =
+            self.core
+                .read_record(input, &mut chunk.data[at..], &mut self.ends);
+        if p.overflow {
+            chunk.data.truncate(at);
+        } else {
+            chunk.data.truncate(at + nout);
+            let base = p.data_start;
+            chunk
+                .ends
+                .extend(self.ends[..nend].iter().map(|&e| base + e));
+        }
+        let last = input[..nin].last().copied();
+        self.advance(nin);
+        p.bytes += nin as u64;
+        p.fields += nend;
+        if !p.overflow && p.bytes > MAX_RECORD_BYTES as u64 {
+            p.overflow = true;
+            chunk.data.truncate(p.data_start);
+            chunk.ends.truncate(p.ends_start);
+        }
+        if matches!(res, ReadRecordResult::Record) {
+            // A record ends on the line end just read.
+            return last;
+        }
+        if last == Some(b'\n') {
+            // An LF that did not end the record: a line break inside quoted field `p.fields`.
+            if p.quote.is_none_or(|(field, _)| field != p.fields) {
+                p.quote = Some((p.fields, self.line));
+            }
+            self.line += 1;
+        }
+        None
+    }
+
+    /// Ends the last record at end of input, or fails when it is inside a quoted field.
+    fn end_of_input(&mut self, chunk: &mut Chunk, p: &Pending) -> Result<(), BatchError> {
+        // csv-core ends the record here even inside a quoted field, and does not say which.
+        // A delimiter fed first does: inside a quoted field it is text, anywhere else it ends
+        // the field, whose end is then the record's last.
+        let mut out = [0; 1];
+        let (_, _, nout, _) = self
+            .core
+            .read_record(&[self.delimiter], &mut out, &mut self.ends);
+        if nout > 0 {
+            let line = match p.quote {
+                Some((field, line)) if field == p.fields => line,
+                _ => self.line,
+            };
+            return Err(BatchError::UnclosedQuote { line });
+        }
+        if !p.overflow {
+            chunk.ends.push(chunk.data.len());
+        }
+        Ok(())
     }
 }
 
@@ -453,5 +520,105 @@ mod tests {
     fn an_empty_input_has_no_records() {
         assert!(fields(b"").is_empty());
         assert_eq!(fields(b"\xEF\xBB\xBF"), Vec::<Vec<String>>::new());
+    }
+
+    /// A reader that hands out one byte per read, so every boundary falls between buffers.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((&b, rest)), Some(slot)) => {
+                    *slot = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn records_and_lines_do_not_depend_on_where_reads_end() {
+        let text: &[u8] =
+            b"\xEF\xBB\xBFa;b\r\n\r\n\"x\r\ny\";\"q\"\"\"\r\n5\" z;\n\n\"\";end\r\rlast";
+        let whole = records(text).unwrap();
+        let mut input = CsvInput::open(OneByte(text), None).unwrap();
+        let mut chunk = Chunk::default();
+        while input.read_record(&mut chunk).unwrap() {}
+        let split: Vec<(u64, u64, Vec<String>)> = chunk
+            .rows
+            .iter()
+            .map(|r| {
+                let fields = (0..chunk.field_count(r))
+                    .map(|i| String::from_utf8_lossy(chunk.field(r, i).unwrap_or(b"")).into())
+                    .collect();
+                (r.line, r.last_line, fields)
+            })
+            .collect();
+        assert_eq!(split, whole);
+        assert_eq!(input.consumed(), text.len() as u64);
+        let lines: Vec<(u64, u64)> = whole.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (1, 1),
+                (2, 2),
+                (3, 4),
+                (5, 5),
+                (6, 6),
+                (7, 7),
+                (8, 8),
+                (9, 9)
+            ]
+        );
+        assert_eq!(whole[2].2, vec!["x\r\ny", "q\""]);
+        assert_eq!(whole[3].2, vec!["5\" z", ""]);
+        assert_eq!(whole[6].2, vec![""]);
+    }
+
+    #[test]
+    fn cr_line_ends_are_lines() {
+        let recs = records(b"a\rb\r\rc").unwrap();
+        let lines: Vec<(u64, u64)> = recs.iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(lines, vec![(1, 1), (2, 2), (3, 3), (4, 4)]);
+    }
+
+    #[test]
+    fn an_unclosed_quote_names_its_own_line_not_an_earlier_closed_one() {
+        let err = records(b"h\n\"a\nb\",\"c\nd\n").unwrap_err();
+        assert!(
+            matches!(err, BatchError::UnclosedQuote { line: 3 }),
+            "{err}"
+        );
+        let err = records(b"h\n1,\"open").unwrap_err();
+        assert!(
+            matches!(err, BatchError::UnclosedQuote { line: 2 }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_record_over_the_cap_across_lines_names_the_quote_that_spans_them() {
+        let mut text = b"a\n\"".to_vec();
+        while text.len() < MAX_RECORD_BYTES + 10 {
+            text.extend_from_slice(b"xxxxxxx\n");
+        }
+        text.extend_from_slice(b"\"\nz\n");
+        let mut input = CsvInput::open(&text[..], None).unwrap();
+        let mut chunk = Chunk::default();
+        while input.read_record(&mut chunk).unwrap() {}
+        assert_eq!(chunk.rows.len(), 3);
+        let long = &chunk.rows[1];
+        assert!(matches!(
+            long.issue,
+            Some(RowIssue::TooLong {
+                quote_line: Some(2),
+                ..
+            })
+        ));
+        assert_eq!(long.line, 2);
+        assert_eq!(chunk.rows[2].line, long.last_line + 1);
+        assert_eq!(chunk.field(&chunk.rows[2], 0), Some(&b"z"[..]));
     }
 }

@@ -345,8 +345,8 @@ enum RowIssue {
     TooLong {
         /// Its size in bytes.
         bytes: u64,
-        /// Where its last quoted field opened, when the record spans lines (a likely
-        /// unclosed quote).
+        /// Where its last quoted field holding a line break opened, when it has one (a
+        /// likely unclosed quote).
         quote_line: Option<u64>,
     },
 }
