@@ -260,6 +260,10 @@
       showError(`We couldn't find ${pc}.`, e.suggestions, 'Check the postcode on a letter or at royalmail.com.');
     } else if (e.code === 'no_postcode_in_text') {
       return false;
+    } else if (e.code === 'bad_postcode' && e.suggestions && e.suggestions.length) {
+      // A postcode that must be corrected first (NR11 AA, NR18-0UR, PE3O 1EX), or two
+      // postcodes in one text: the API says why and offers the corrected form.
+      showError(e.message.replace(/: did you mean .*\?$/, '.').replace(/^./, (c) => c.toUpperCase()), e.suggestions, 'Choose the postcode you meant.');
     } else if (e.code === 'bad_postcode') {
       showError(`"${query.q || query.postcode}" is not a UK postcode we can read.`, null, 'A full postcode looks like NR1 1AA: letters and a number, a space, then a number and two letters.');
     } else if (e.code === 'bad_date') {
@@ -304,8 +308,8 @@
     state.busy++;
     showBusy('Looking up ' + text + '...');
     try {
-      const ll = text.match(/^(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)$/);
-      if (ll) { await lookup({ lat: ll[1], lon: ll[2] }, null); return; }
+      // The API reads the text (a postcode, a point, an address or a place): the page does not
+      // decide what it means.
       if (await lookup({ q: text }, null)) return;
       const found = await places(text);
       if (found.length) { await lookupPlace(found[0]); return; }

@@ -10,9 +10,7 @@ use crate::engine::answer::{Answer, PointAnswer};
 use crate::engine::answer::{RateKind, Resolution, SchemeAnswer};
 use crate::engine::dataset::Dataset;
 use crate::engine::lookup::{LookupError, lookup};
-use crate::engine::postcode::{self, PostcodeQuery};
-use crate::engine::query::Query;
-use crate::engine::query::find_postcode;
+use crate::engine::query::{Given, Query, QueryError, Reading, ReadingKind, read};
 use crate::engine::scheme::{AreaRole, Service, Tier};
 
 use super::columns::{Declared, HEAD, Layout};
@@ -263,7 +261,7 @@ fn pair_query(
     a: &str,
     b: &str,
     names: (&str, &str),
-    make: impl Fn(f64, f64) -> Query,
+    make: impl Fn(f64, f64) -> Given<'static>,
 ) -> Option<Ask> {
     let used = format!("{a},{b}");
     match (a.is_empty(), b.is_empty()) {
@@ -277,10 +275,7 @@ fn pair_query(
             why: format!("{} is given without {}", names.1, names.0),
         }),
         (false, false) => Some(match (number(a), number(b)) {
-            (Some(x), Some(y)) => Ask::Query {
-                query: make(x, y),
-                used,
-            },
+            (Some(x), Some(y)) => reading_ask(read(make(x, y)), &used, "point"),
             (None, _) => Ask::Bad {
                 used,
                 why: format!("{} {a:?} is not a number", names.0),
@@ -294,55 +289,47 @@ fn pair_query(
 }
 
 /// A full postcode from a postcode cell: the cell itself, or a full postcode found inside it
-/// (`NR1 1AA, UK`).
+/// (`NR1 1AA, UK`), as [`read`] reads a postcode field.
 fn postcode_query(cell: &str) -> Ask {
-    if plainly_full(cell) {
-        // `lookup` parses it (once); a cell of this shape cannot be a partial postcode, which
-        // would make `lookup` summarise a whole district.
-        return Ask::Query {
-            query: Query::Postcode(cell.to_string()),
-            used: cell.to_string(),
-        };
-    }
-    match postcode::parse(cell) {
-        Ok(PostcodeQuery::Unit(pc)) => Ask::Query {
-            query: Query::Postcode(pc.to_string()),
-            used: pc.to_string(),
-        },
-        Ok(partial) => Ask::Bad {
-            used: partial.as_str().to_string(),
-            why: format!(
-                "{} is a partial postcode: a row needs a full postcode such as NR1 1AA",
-                partial.as_str()
-            ),
-        },
-        Err(e) => match find_postcode(cell) {
-            Some(m) => Ask::Query {
-                query: Query::Postcode(m.postcode.clone()),
-                used: format!(
-                    "{} (found in the postcode cell as {:?})",
-                    m.postcode, m.text
-                ),
-            },
-            None => Ask::Bad {
-                used: cell.to_string(),
-                why: e.to_string(),
-            },
-        },
-    }
+    reading_ask(read(Given::Postcode(cell)), cell, "postcode cell")
 }
 
-/// True for text shaped like a full postcode and nothing else: ASCII letters and digits, as
-/// one token of 5 to 7 characters or an outward code of 2 to 4 and an inward code of 3
-/// separated by one space. Whether it is a valid postcode is left to the parser.
-fn plainly_full(cell: &str) -> bool {
-    let b = cell.as_bytes();
-    if !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b' ') {
-        return false;
-    }
-    match cell.split_once(' ') {
-        None => (5..=7).contains(&b.len()),
-        Some((out, inw)) => (2..=4).contains(&out.len()) && inw.len() == 3 && !inw.contains(' '),
+/// What a row asks, from the reading of its query cell (`place` names the cell in `used`).
+/// A row needs a point: a partial postcode or a place name is bad input, refused before any
+/// area is summarised.
+fn reading_ask(reading: Result<Reading, QueryError>, cell: &str, place: &str) -> Ask {
+    let r = match reading {
+        Ok(r) => r,
+        Err(e) => {
+            return Ask::Bad {
+                used: cell.to_string(),
+                why: e.to_string(),
+            };
+        }
+    };
+    let text = match &r.query {
+        Query::Postcode(p) | Query::Text(p) => p.clone(),
+        Query::Point { .. } | Query::Bng { .. } => cell.to_string(),
+    };
+    match (r.kind, r.text_match) {
+        (k, _) if k.is_partial_postcode() => Ask::Bad {
+            why: format!(
+                "{text} is a partial postcode: a row needs a full postcode such as NR1 1AA"
+            ),
+            used: text,
+        },
+        (ReadingKind::PlaceText, _) => Ask::Bad {
+            used: String::new(),
+            why: "no full UK postcode (like NR1 1AA) was found in the address".into(),
+        },
+        (ReadingKind::TextWithPostcode, Some(m)) => Ask::Query {
+            used: format!("{} (found in the {place} as {:?})", m.postcode, m.text),
+            query: r.query,
+        },
+        _ => Ask::Query {
+            query: r.query,
+            used: text,
+        },
     }
 }
 
@@ -358,7 +345,7 @@ fn ask(plan: &Plan, fields: &[Cow<'_, str>]) -> Ask {
     }
     if let Some((a, b)) = plan.point
         && let Some(ask) = pair_query(get(a), get(b), ("latitude", "longitude"), |lat, lon| {
-            Query::Point { lat, lon }
+            Given::LatLon { lat, lon }
         })
     {
         return ask;
@@ -368,7 +355,7 @@ fn ask(plan: &Plan, fields: &[Cow<'_, str>]) -> Ask {
             get(a),
             get(b),
             ("easting", "northing"),
-            |easting, northing| Query::Bng { easting, northing },
+            |easting, northing| Given::EastingNorthing { easting, northing },
         )
     {
         return ask;
@@ -381,16 +368,7 @@ fn ask(plan: &Plan, fields: &[Cow<'_, str>]) -> Ask {
         .collect();
     if !address.is_empty() {
         let joined = address.join(", ");
-        return match find_postcode(&joined) {
-            Some(m) => Ask::Query {
-                query: Query::Postcode(m.postcode.clone()),
-                used: format!("{} (found in the address as {:?})", m.postcode, m.text),
-            },
-            None => Ask::Bad {
-                used: String::new(),
-                why: "no full UK postcode (like NR1 1AA) was found in the address".into(),
-            },
-        };
+        return reading_ask(read(Given::Text(&joined)), &joined, "address");
     }
     if fields.iter().all(|f| f.trim().is_empty()) {
         Ask::Blank
@@ -840,14 +818,16 @@ mod tests {
     }
 
     #[test]
-    fn only_text_that_cannot_be_partial_skips_the_parser() {
-        for full in ["NR1 1AA", "nr11aa", "SW1A 1AA", "XX9 9ZZ", "ABCDEFG"] {
-            assert!(plainly_full(full), "{full}");
-        }
-        for not in [
-            "NR1", "NR1 1", "NR", "NR1  1AA", "NR1 1AA,", "NR1-1AA", "A 1AA", "",
+    fn a_correctable_postcode_is_bad_input_with_the_correction() {
+        for (cell, want) in [
+            ("NR11 AA", "NR1 1AA"),
+            ("NR18-0UR", "NR18 0UR"),
+            ("NR1, 1AA", "NR1 1AA"),
         ] {
-            assert!(!plainly_full(not), "{not}");
+            match postcode_query(cell) {
+                Ask::Bad { why, .. } => assert!(why.contains(want), "{cell}: {why}"),
+                _ => panic!("{cell} must not be answered"),
+            }
         }
     }
 

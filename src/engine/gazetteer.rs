@@ -417,34 +417,15 @@ fn sorted_keys(places: &[Place], f: impl Fn(&str) -> String) -> Vec<(Box<str>, u
     keys
 }
 
-/// A full postcode in text, if any (the last one wins, as postcodes end addresses).
+/// A full postcode in text, if any (the last one wins, as postcodes end addresses), found
+/// as [`crate::engine::query`] finds it, so the gazetteer never reads a postcode the query
+/// reader did not.
 fn postcode_in(text: &str) -> Option<Postcode> {
-    // Words separated by spaces (and commas), trimmed of punctuation: "NR1 1AA," and
-    // "(nr11aa)" are postcodes, "NR1-1AA" is not (as in the HTTP API's reading of `q`).
-    let tokens: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .map(|t| t.trim_matches(|c: char| !c.is_ascii_alphanumeric()))
-        .filter(|t| !t.is_empty())
-        .collect();
-    let unit = |s: &str| match postcode::parse(s) {
+    let m = crate::engine::query::find_postcode(text)?;
+    match postcode::parse(&m.postcode) {
         Ok(PostcodeQuery::Unit(p)) => Some(p),
         _ => None,
-    };
-    for i in (0..tokens.len()).rev() {
-        if let Some(next) = tokens.get(i + 1)
-            && next.len() == 3
-            && (2..=4).contains(&tokens[i].len())
-            && let Some(p) = unit(&format!("{} {next}", tokens[i]))
-        {
-            return Some(p);
-        }
-        if (5..=7).contains(&tokens[i].len())
-            && let Some(p) = unit(tokens[i])
-        {
-            return Some(p);
-        }
     }
-    None
 }
 
 /// Splits off a leading house number ("12", "12a", "flat 3", "unit 4b") from a part.

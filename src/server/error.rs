@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 
 use crate::engine::coord::CoordError;
 use crate::engine::lookup::LookupError;
+use crate::engine::query::{MAX_TEXT_CHARS, QueryError};
 
 /// Every machine-readable error code the API answers with. The error table of
 /// `docs/http-api.md` is checked against this list (and its statuses) by a test, and the OpenAPI
@@ -281,6 +282,8 @@ pub enum ApiError {
         message: String,
         /// The parameter at fault, when one is.
         field: Option<String>,
+        /// The input corrected (`NR1 1AA` for `NR11 AA`), when it can be.
+        suggestions: Option<Vec<String>>,
     },
     /// Understood, but there is no such thing (404).
     #[error("{message}")]
@@ -367,7 +370,8 @@ pub struct ErrorDetail {
     /// The request parameter at fault, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Known values close to the one asked for (unknown postcodes).
+    /// Known values close to the one asked for (unknown postcodes), or the input corrected
+    /// (a postcode with a space in the wrong place, a hyphen, or O for 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggestions: Option<Vec<String>>,
     /// The limit that was exceeded (413, 414).
@@ -393,6 +397,32 @@ impl ApiError {
             code,
             message: message.into(),
             field: field.map(str::to_string),
+            suggestions: None,
+        }
+    }
+
+    /// Maps an input that cannot be read as a query; `text_field` is the parameter the text
+    /// came from (`postcode` or `q`). A correctable postcode carries its correction in
+    /// `suggestions`.
+    #[must_use]
+    pub fn from_query(e: &QueryError, text_field: &str) -> Self {
+        let code = match e {
+            QueryError::Empty => ErrorCode::EmptyText,
+            QueryError::TooLong { .. } => ErrorCode::TooLong,
+            QueryError::BadCoordinate(c) => return Self::from_coord(c),
+            _ => ErrorCode::BadPostcode,
+        };
+        let suggestions = e.suggestions();
+        Self::BadInput {
+            code,
+            message: match e {
+                QueryError::TooLong { .. } => {
+                    format!("{text_field} is longer than {MAX_TEXT_CHARS} characters")
+                }
+                _ => e.to_string(),
+            },
+            field: Some(text_field.to_string()),
+            suggestions: (!suggestions.is_empty()).then_some(suggestions),
         }
     }
 
@@ -433,7 +463,12 @@ impl ApiError {
             limit: None,
         };
         match self {
-            Self::BadInput { field, .. } => d.field.clone_from(field),
+            Self::BadInput {
+                field, suggestions, ..
+            } => {
+                d.field.clone_from(field);
+                d.suggestions.clone_from(suggestions);
+            }
             Self::NotFound { suggestions, .. } => d.suggestions.clone_from(suggestions),
             Self::TooLarge { limit, .. } | Self::UriTooLong { limit } => d.limit = Some(*limit),
             Self::Internal { .. } => d.message = "internal error: the cause has been logged".into(),

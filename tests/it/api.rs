@@ -1363,7 +1363,7 @@ fn documented_error_codes() -> Vec<(u16, String)> {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/http-api.md"))
             .unwrap();
     let table = doc
-        .split("| status | code | when |")
+        .split("| status | code | CLI exit | batch status | when |")
         .nth(1)
         .expect("docs/http-api.md has the error table");
     let mut out = Vec::new();

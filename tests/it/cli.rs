@@ -78,10 +78,14 @@ fn a_lat_lon_point_and_a_bng_point_are_answered() {
 
 #[test]
 fn garbage_is_bad_input_with_exit_code_2() {
-    let (out, err, code) = text(careband(&["lookup", "NR1-1AA"]));
+    let (out, err, code) = text(careband(&["lookup", "NR1!1AA"]));
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("cannot appear in a UK postcode"), "{err}");
+    // A hyphen where the space belongs is refused with the postcode suggested (issue 12).
+    let (_, err, code) = text(careband(&["lookup", "NR1-1AA"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean NR1 1AA?"), "{err}");
     let (_, err, code) = text(careband(&["lookup", "91,1"]));
     assert_eq!(code, 2);
     assert!(err.contains("lat"), "{err}");

@@ -13,7 +13,7 @@ use careband::data::load::{DataSource, load};
 use careband::engine::answer::Answer;
 use careband::engine::dataset::Dataset;
 use careband::engine::lookup::lookup;
-use careband::engine::query::Query;
+use careband::engine::query::{Given, Query, QueryError, read};
 
 mod batch;
 mod render;
@@ -161,14 +161,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let geocoder = serve::build_geocoder(geocoder.merge(file)?.as_ref())?;
-            let q = match (easting, northing) {
-                (Some(easting), Some(northing)) => Query::Bng { easting, northing },
+            let text = query.join(" ");
+            let given = match (easting, northing) {
+                (Some(easting), Some(northing)) => Given::EastingNorthing { easting, northing },
                 _ if query.is_empty() => {
                     anyhow::bail!(
                         "give a postcode, a \"lat,lon\" point, or --easting and --northing"
                     )
                 }
-                _ => parse_query(&query.join(" ")),
+                _ => Given::Text(&text),
+            };
+            let q = match read(given) {
+                Ok(reading) => reading.query,
+                Err(e) => return refuse(&e, json),
             };
             let ds = data.load()?;
             let date = date.unwrap_or_else(today);
@@ -298,23 +303,15 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
     )
 }
 
-/// "lat,lon" (two numbers and a comma) is a point; text that parses as a postcode (full or
-/// partial) is a postcode; anything else is free text (a place, a road, an address).
-fn parse_query(text: &str) -> Query {
-    if let Some((a, b)) = text.split_once(',')
-        && let (Ok(lat), Ok(lon)) = (a.trim().parse::<f64>(), b.trim().parse::<f64>())
-    {
-        return Query::Point { lat, lon };
+/// An input that cannot be read as a query: the message (with the correction, if any) on
+/// stderr, the API's error body on stdout with `--json`, and exit 2.
+fn refuse(e: &QueryError, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        let detail = careband::server::ApiError::from_query(e, "query").detail();
+        let out = &mut std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "error": detail }))?;
+        writeln!(out)?;
     }
-    if careband::engine::postcode::parse(text).is_ok() || looks_like_postcode(text) {
-        return Query::Postcode(text.to_string());
-    }
-    Query::Text(text.to_string())
-}
-
-/// Short text with a digit in it ("NR1-1AA", "NR99"): a mistyped postcode gets the
-/// postcode's own error, not a place search.
-fn looks_like_postcode(text: &str) -> bool {
-    let t = text.trim();
-    t.chars().count() <= 8 && t.chars().any(|c| c.is_ascii_digit())
+    eprintln!("careband: {e}");
+    Ok(ExitCode::from(2))
 }

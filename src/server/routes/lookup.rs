@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,11 +16,11 @@ use utoipa::{IntoParams, ToSchema};
 use crate::engine::answer::Answer;
 use crate::engine::dataset::Dataset;
 use crate::engine::lookup::lookup;
-use crate::engine::postcode::{self, PostcodeQuery};
-use crate::engine::query::{Query, TextMatch, find_postcode};
+use crate::engine::query::{Given, Query, ReadingKind, TextMatch, read};
 use crate::geocoder;
 
 use crate::server::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+use crate::server::routes::params::check_known;
 use crate::server::state::AppState;
 
 /// Most queries in one bulk request.
@@ -30,16 +30,20 @@ pub const BULK_CAP: usize = 1000;
 /// postcode of its sector, district or area, so they cost far more than a full postcode.
 pub const BULK_AREA_CAP: usize = 10;
 
-/// Longest postcode or free-text value accepted, in characters.
-pub const MAX_TEXT_CHARS: usize = 300;
+/// Longest postcode or free-text value accepted, in characters (the command line's limit too).
+pub use crate::engine::query::MAX_TEXT_CHARS;
+
+/// The parameters `GET /v1/lookup` takes; any other is refused.
+pub const LOOKUP_PARAMS: &[&str] = &["postcode", "lat", "lon", "easting", "northing", "q", "date"];
 
 /// Query parameters of `GET /v1/lookup`. Numbers arrive as text and are checked here so that
 /// an error can name the parameter.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LookupParams {
-    /// A full postcode (`NR1 1AA`, any case and spacing) or a partial one: a sector (`NR1 1`),
-    /// district (`NR1`) or area (`NR`), which gives a summary of the bands in it.
+    /// A full postcode (`NR1 1AA`, any case, spacing that reads one way) or a partial one: a
+    /// sector (`NR1 1`), district (`NR1`) or area (`NR`), which gives a summary of the bands in
+    /// it. A postcode that must be corrected first (`NR11 AA`) is a 400 with the correction.
     pub postcode: Option<String>,
     /// WGS84 latitude, decimal degrees (with `lon`).
     #[param(value_type = Option<f64>)]
@@ -130,6 +134,7 @@ pub struct BulkResult {
 /// A query ready to run.
 struct Prepared {
     query: Query,
+    kind: ReadingKind,
     date: NaiveDate,
     text_field: &'static str,
     text_match: Option<TextMatch>,
@@ -157,17 +162,6 @@ pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
             "date must be a calendar date written YYYY-MM-DD, e.g. 2019-04-08",
         )
     })
-}
-
-fn check_text(field: &'static str, text: &str) -> Result<(), ApiError> {
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::bad(
-            ErrorCode::TooLong,
-            Some(field),
-            format!("{field} is longer than {MAX_TEXT_CHARS} characters"),
-        ));
-    }
-    Ok(())
 }
 
 /// Which single query the fields make, or a 400 saying what is missing or extra.
@@ -217,34 +211,23 @@ fn prepare(r: LookupRequest, default_date: NaiveDate) -> Result<Prepared, ApiErr
         ));
     }
     let date = date.unwrap_or(default_date);
-    let mut prepared = Prepared {
-        query: Query::Postcode(String::new()),
-        date,
-        text_field: "postcode",
-        text_match: None,
-    };
-    if let Some(p) = postcode {
-        check_text("postcode", &p)?;
-        prepared.query = Query::Postcode(p);
+    let (given, text_field) = if let Some(p) = postcode.as_deref() {
+        (Given::Postcode(p), "postcode")
     } else if let Some((lat, lon)) = point {
-        prepared.query = Query::Point { lat, lon };
+        (Given::LatLon { lat, lon }, "lat")
     } else if let Some((easting, northing)) = bng {
-        prepared.query = Query::Bng { easting, northing };
-    } else if let Some(text) = q {
-        check_text("q", &text)?;
-        prepared.text_field = "q";
-        if let Some(m) = find_postcode(&text) {
-            prepared.query = Query::Postcode(m.postcode.clone());
-            prepared.text_match = Some(m);
-        } else if postcode::parse(&text).is_ok() {
-            // The whole text is a partial postcode (`NR1`): answer it as such.
-            prepared.query = Query::Postcode(text);
-        } else {
-            // A place, a road or an address without a postcode: the gazetteer reads it.
-            prepared.query = Query::Text(text);
-        }
-    }
-    Ok(prepared)
+        (Given::EastingNorthing { easting, northing }, "easting")
+    } else {
+        (Given::Text(q.as_deref().unwrap_or_default()), "q")
+    };
+    let reading = read(given).map_err(|e| ApiError::from_query(&e, text_field))?;
+    Ok(Prepared {
+        query: reading.query,
+        kind: reading.kind,
+        date,
+        text_field,
+        text_match: reading.text_match,
+    })
 }
 
 fn run(ds: &Dataset, p: Prepared) -> Result<LookupResponse, ApiError> {
@@ -268,16 +251,18 @@ fn run(ds: &Dataset, p: Prepared) -> Result<LookupResponse, ApiError> {
     params(LookupParams),
     responses(
         (status = 200, description = "The answer (`kind` `point`, `area` or `places`)", body = LookupResponse),
-        (status = 400, description = "Bad or missing parameter; `field` names it", body = ErrorBody),
+        (status = 400, description = "Bad, missing or unknown parameter; `field` names it. A postcode that must be corrected first (`NR11 AA`, `NR18-0UR`, `PE3O 1EX`) or two postcodes in `q` are a `bad_postcode` with the correction in `suggestions`", body = ErrorBody),
         (status = 404, description = "Unknown postcode, area or place (with `suggestions`)", body = ErrorBody),
         (status = 405, description = "Method not allowed", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
     )
 )]
 pub async fn get_lookup(
+    req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<LookupParams>,
 ) -> Result<web::Json<LookupResponse>, ApiError> {
+    check_known(req.query_string(), LOOKUP_PARAMS)?;
     let p = params.into_inner();
     let num = |field, v: Option<String>| v.map(|t| parse_number(field, &t)).transpose();
     let request = LookupRequest {
@@ -291,6 +276,7 @@ pub async fn get_lookup(
     };
     let Prepared {
         query,
+        kind,
         date,
         text_field,
         text_match,
@@ -300,7 +286,7 @@ pub async fn get_lookup(
         Query::Text(t) => Some(t.clone()),
         _ => None,
     };
-    let offline = if is_costly(&query) {
+    let offline = if is_costly(kind) {
         // A partial postcode or a place resolves many postcodes: run it off the async workers.
         let ds = Arc::clone(&ds);
         web::block(move || lookup(&ds, &query, date))
@@ -319,17 +305,9 @@ pub async fn get_lookup(
         .map_err(|e| ApiError::from_lookup(e, text_field))
 }
 
-fn is_unit(text: &str) -> bool {
-    matches!(postcode::parse(text), Ok(PostcodeQuery::Unit(_)))
-}
-
 /// Partial postcodes and place texts resolve every postcode of an area.
-fn is_costly(q: &Query) -> bool {
-    match q {
-        Query::Postcode(t) => !is_unit(t),
-        Query::Text(_) => true,
-        _ => false,
-    }
+fn is_costly(kind: ReadingKind) -> bool {
+    kind.is_partial_postcode() || kind == ReadingKind::PlaceText
 }
 
 /// One bulk item: its JSON turned into a prepared query, or the per-item error.
@@ -393,7 +371,7 @@ pub async fn post_lookup(
     let response = web::block(move || {
         let mut areas = 0;
         let mut area_budget = |p: Prepared| {
-            if is_costly(&p.query) {
+            if is_costly(p.kind) {
                 areas += 1;
                 if areas > BULK_AREA_CAP {
                     return Err(ApiError::bad(

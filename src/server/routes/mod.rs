@@ -6,6 +6,7 @@ pub mod batch;
 pub mod health;
 pub mod lookup;
 pub mod page;
+pub(crate) mod params;
 pub mod places;
 pub mod postcodes;
 pub mod schemes;

@@ -2,13 +2,14 @@
 //! keystroke. Suggestions carry no band (resolving costs more than matching); send a chosen
 //! suggestion's `query` to `GET /v1/lookup?q=` for its band and evidence.
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::engine::gazetteer::{MAX_SUGGESTIONS, Suggestion};
 
 use crate::server::error::{ApiError, ErrorBody, ErrorCode};
+use crate::server::routes::params::check_known;
 use crate::server::state::AppState;
 
 /// Suggestions given when `limit` is not.
@@ -16,6 +17,9 @@ pub const DEFAULT_LIMIT: usize = 10;
 
 /// Longest `q` accepted, in characters.
 pub const MAX_Q_CHARS: usize = 100;
+
+/// The parameters `GET /v1/places` takes; any other is refused.
+pub const PLACES_PARAMS: &[&str] = &["q", "limit"];
 
 /// Query parameters of `GET /v1/places`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -58,14 +62,16 @@ pub struct PlacesResponse {
     params(PlacesParams),
     responses(
         (status = 200, description = "Ranked suggestions (possibly none)", body = PlacesResponse),
-        (status = 400, description = "Missing `q`, `q` too long, or a bad `limit`", body = ErrorBody),
+        (status = 400, description = "Missing `q`, `q` too long, a bad `limit`, or an unknown parameter", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
     )
 )]
 pub async fn get_places(
+    req: HttpRequest,
     state: web::Data<AppState>,
     params: web::Query<PlacesParams>,
 ) -> Result<web::Json<PlacesResponse>, ApiError> {
+    check_known(req.query_string(), PLACES_PARAMS)?;
     let PlacesParams { q, limit } = params.into_inner();
     let Some(q) = q else {
         return Err(ApiError::bad(

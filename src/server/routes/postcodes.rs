@@ -1,7 +1,7 @@
 //! `GET /v1/postcodes/{postcode}`: what is known of one postcode (position, status, GSS area
 //! codes, and the scheme polygons it falls in), without resolving bands or rates.
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,6 +12,7 @@ use crate::engine::lookup::SUGGESTIONS;
 use crate::engine::postcode::{self, PostcodeQuery};
 
 use crate::server::error::{ApiError, ErrorBody, ErrorCode};
+use crate::server::routes::params::check_known;
 use crate::server::state::AppState;
 
 /// Facts about one postcode.
@@ -52,14 +53,16 @@ pub struct SchemeArea {
     params(("postcode" = String, Path, description = "A full postcode, any case, with or without its space (`NR1 1AA`, `nr11aa`)", pattern = "^ *([A-Za-z]{1,2}[0-9][A-Za-z0-9]? *[0-9][ABD-HJLNP-UW-Zabd-hjlnp-uw-z]{2}|[Gg][Ii][Rr] *0[Aa][Aa]) *$", example = "NR1 1AA")),
     responses(
         (status = 200, description = "The postcode's facts", body = PostcodeResponse),
-        (status = 400, description = "Not a full postcode", body = ErrorBody),
+        (status = 400, description = "Not a full postcode (a correctable one with the correction in `suggestions`), or an unknown parameter", body = ErrorBody),
         (status = 404, description = "Unknown postcode, with `suggestions` from the same sector", body = ErrorBody),
     )
 )]
 pub async fn get_postcode(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<web::Json<PostcodeResponse>, ApiError> {
+    check_known(req.query_string(), &[])?;
     let text = path.into_inner();
     let field = Some("postcode");
     let pc = match postcode::parse(&text) {

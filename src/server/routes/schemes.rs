@@ -2,7 +2,7 @@
 //! (`layers/{layer}.geojson`, `bands.geojson`).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use crate::engine::dataset::{Dataset, LoadedScheme};
 use crate::engine::scheme::{RatePeriod, Scheme};
 
 use crate::server::error::{ApiError, ErrorBody, ErrorCode};
+use crate::server::routes::params::check_known;
 use crate::server::state::AppState;
 
 /// GeoJSON's media type (RFC 7946).
@@ -174,11 +175,18 @@ fn find<'a>(ds: &'a Dataset, id: &str) -> Result<&'a LoadedScheme, ApiError> {
     get,
     path = "/v1/schemes",
     tag = "schemes",
-    responses((status = 200, description = "The loaded schemes", body = SchemeList))
+    responses(
+        (status = 200, description = "The loaded schemes", body = SchemeList),
+        (status = 400, description = "An unknown parameter (this route takes none)", body = ErrorBody),
+    )
 )]
-pub async fn list_schemes(state: web::Data<AppState>) -> web::Json<SchemeList> {
+pub async fn list_schemes(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<web::Json<SchemeList>, ApiError> {
+    check_known(req.query_string(), &[])?;
     let ds = state.dataset();
-    web::Json(SchemeList {
+    Ok(web::Json(SchemeList {
         dataset_version: ds.version.to_string(),
         origin: origin(&ds),
         postcodes: ds.postcodes.len(),
@@ -202,7 +210,7 @@ pub async fn list_schemes(state: web::Data<AppState>) -> web::Json<SchemeList> {
                 links: links(s),
             })
             .collect(),
-    })
+    }))
 }
 
 /// One scheme in full.
@@ -216,13 +224,16 @@ pub async fn list_schemes(state: web::Data<AppState>) -> web::Json<SchemeList> {
     params(("id" = String, Path, description = "Scheme id, e.g. `norfolk`")),
     responses(
         (status = 200, description = "The scheme", body = SchemeDetail),
+        (status = 400, description = "An unknown parameter (this route takes none)", body = ErrorBody),
         (status = 404, description = "No such scheme; `suggestions` lists the ids", body = ErrorBody),
     )
 )]
 pub async fn get_scheme(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<SchemeDetail>, ApiError> {
+    check_known(req.query_string(), &[])?;
     let ds = state.dataset();
     let s = find(&ds, &id)?;
     Ok(web::Json(SchemeDetail {
@@ -265,13 +276,16 @@ fn geojson_response(features: Vec<Value>, extra: Map<String, Value>) -> HttpResp
     ),
     responses(
         (status = 200, description = "The layer", body = FeatureCollection, content_type = "application/geo+json"),
+        (status = 400, description = "An unknown parameter (this route takes none)", body = ErrorBody),
         (status = 404, description = "No such scheme or layer", body = ErrorBody),
     )
 )]
 pub async fn layer_geojson(
+    req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
+    check_known(req.query_string(), &[])?;
     let (id, layer_id) = path.into_inner();
     let ds = state.dataset();
     let s = find(&ds, &id)?;
@@ -325,16 +339,18 @@ pub async fn layer_geojson(
     params(("id" = String, Path, description = "Scheme id"), BandsParams),
     responses(
         (status = 200, description = "Band areas and centres", body = FeatureCollection, content_type = "application/geo+json"),
-        (status = 400, description = "Bad date", body = ErrorBody),
+        (status = 400, description = "Bad date, or an unknown parameter", body = ErrorBody),
         (status = 404, description = "No such scheme, or the scheme has no bands", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
     )
 )]
 pub async fn bands_geojson(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     params: web::Query<BandsParams>,
 ) -> Result<HttpResponse, ApiError> {
+    check_known(req.query_string(), &["date"])?;
     let date = match params.into_inner().date {
         Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
             ApiError::bad(
