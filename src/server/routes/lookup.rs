@@ -424,6 +424,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_parameters_taken_are_the_documented_ones() {
+        let documented: Vec<String> = <LookupParams as IntoParams>::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(documented, LOOKUP_PARAMS);
+        let documented: Vec<String> =
+            <crate::server::routes::places::PlacesParams as IntoParams>::into_params(|| None)
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+        assert_eq!(documented, crate::server::routes::places::PLACES_PARAMS);
+    }
+
+    #[test]
     fn exactly_one_query_kind_is_required() {
         let d = NaiveDate::from_ymd_opt(2019, 6, 1).unwrap();
         let e = prepare(LookupRequest::default(), d).err().unwrap();
