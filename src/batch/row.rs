@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 
 use crate::engine::answer::{Answer, PointAnswer};
-use crate::engine::answer::{RateKind, Resolution, SchemeAnswer};
+use crate::engine::answer::{CurrencyStatus, RateKind, Resolution, SchemeAnswer};
 use crate::engine::dataset::Dataset;
 use crate::engine::lookup::{LookupError, lookup};
 use crate::engine::postcode::{self, PostcodeQuery};
@@ -236,10 +236,11 @@ mod col {
     pub const BAND: usize = 2;
     pub const RATE: usize = 3;
     pub const RATE_KIND: usize = 4;
-    pub const DISTANCE_MILES: usize = 5;
-    pub const SURGERY_CODE: usize = 6;
-    pub const SURGERY_NAME: usize = 7;
-    pub const NEAR_THRESHOLD: usize = 8;
+    pub const RATE_CURRENCY: usize = 5;
+    pub const DISTANCE_MILES: usize = 6;
+    pub const SURGERY_CODE: usize = 7;
+    pub const SURGERY_NAME: usize = 8;
+    pub const NEAR_THRESHOLD: usize = 9;
 }
 
 /// What a row asks, or why it asks nothing answerable.
@@ -520,6 +521,16 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
             .map(|r| match r.kind {
                 RateKind::Band => "band".to_string(),
                 RateKind::Standard => "standard".to_string(),
+            })
+            .unwrap_or_default()
+    });
+    out.cols[col::RATE_CURRENCY] = per_scheme(&|s| {
+        s.currency
+            .as_ref()
+            .map(|c| match c.status {
+                CurrencyStatus::InForce => "in_force".to_string(),
+                CurrencyStatus::LatestKnown => "latest_known".to_string(),
+                CurrencyStatus::Ended => "ended".to_string(),
             })
             .unwrap_or_default()
     });
