@@ -50,6 +50,9 @@
 
   const miles = (mi) => `${Number(mi).toFixed(2)} miles`;
 
+  // A message as a sentence: capitalised (but "careband" keeps its small c), with a full stop.
+  const sentence = (m) => (m.startsWith('careband') ? m : m.replace(/^./, (c) => c.toUpperCase())) + '.';
+
   const ROLE_NAMES = {
     zone: 'Zone', night_zone: 'Night zone', pcn: 'Primary Care Network (PCN)', locality: 'Locality',
   };
@@ -116,7 +119,7 @@
     // Next to the rate, never folded away: the date is past what careband's papers confirm.
     if (r && s.currency && s.currency.status !== 'in_force' && s.currency.message) {
       out.append(h('div', { class: 'note warn', 'data-testid': 'rate-currency' }, h('p', {},
-        h('strong', {}, 'This may not be the rate today. '), s.currency.message.replace(/^./, (c) => c.toUpperCase()) + '.')));
+        h('strong', {}, 'This may not be the rate today. '), sentence(s.currency.message))));
     }
     if (b && !b.in_banded_region) {
       out.append(h('div', { class: 'note', 'data-testid': 'outside-banded' }, h('p', {},
@@ -155,7 +158,7 @@
       for (const p of providerNotes) {
         box.append(h('div', { class: 'note warn', 'data-testid': 'provider-currency' }, h('p', {},
           h('strong', {}, p.status === 'ended' ? 'List ended. ' : 'Latest known list. '),
-          p.message.replace(/^./, (c) => c.toUpperCase()) + '.')));
+          sentence(p.message))));
       }
       for (const list of s.providers) {
         const service = list.service === 'night' ? 'Night care' : list.service === 'day' ? 'Day care' : list.service;
@@ -172,7 +175,7 @@
     const layerNotes = (s.layer_dates || []).filter((l) => l.message);
     if (layerNotes.length) {
       out.append(h('div', { class: 'note', 'data-testid': 'layer-dates' }, h('p', {}, h('strong', {}, 'Areas on this date. ')),
-        h('ul', {}, layerNotes.map((l) => h('li', {}, l.message.replace(/^./, (c) => c.toUpperCase()) + '.')))));
+        h('ul', {}, layerNotes.map((l) => h('li', {}, sentence(l.message))))));
     }
     const how = h('details', {}, h('summary', {}, 'How this was worked out'));
     const ul = h('ul', {});
@@ -198,7 +201,7 @@
     box.append(h('p', { class: 'query' }, sub.join(' ')));
     if (a.postcode && a.postcode.warning) {
       box.append(h('div', { class: 'note warn', 'data-testid': 'postcode-warning' }, h('p', {},
-        h('strong', {}, 'Postcode no longer in use. '), a.postcode.warning.replace(/^./, (c) => c.toUpperCase()) + '.')));
+        h('strong', {}, 'Postcode no longer in use. '), sentence(a.postcode.warning))));
     }
     if (!res.covered) {
       box.append(h('div', { class: 'note warn', 'data-testid': 'not-covered' }, h('p', {},

@@ -437,7 +437,16 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
     };
     out.cols[col::QUERY_USED] = used;
     match lookup(ctx.ds, &query, ctx.date) {
-        Ok(Answer::Point(p)) => point(ctx, &p, out, counts),
+        Ok(Answer::Point(p)) => {
+            out.cols[col::RATE_CURRENCY] = p
+                .resolution
+                .schemes
+                .iter()
+                .map(rate_currency)
+                .collect::<Vec<_>>()
+                .join(SCHEME_SEP);
+            point(ctx, &p, out, counts)
+        }
         Ok(Answer::Area(a)) => {
             out.error = format!("{} is a partial postcode", a.query);
             Status::BadInput
@@ -524,16 +533,6 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
             })
             .unwrap_or_default()
     });
-    out.cols[col::RATE_CURRENCY] = per_scheme(&|s| {
-        s.currency
-            .as_ref()
-            .map(|c| match c.status {
-                CurrencyStatus::InForce => "in_force".to_string(),
-                CurrencyStatus::LatestKnown => "latest_known".to_string(),
-                CurrencyStatus::Ended => "ended".to_string(),
-            })
-            .unwrap_or_default()
-    });
     out.cols[col::DISTANCE_MILES] = per_scheme(&|s| {
         banding(s, &|b| {
             b.distance_miles
@@ -585,6 +584,19 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
         bump(&mut counts.by_scheme, &s.scheme);
     }
     Status::Answered
+}
+
+/// Whether the scheme's papers confirm its rate on the date (`in_force`) or it is only the
+/// latest careband knows (`latest_known`); empty without a rate.
+fn rate_currency(s: &SchemeAnswer) -> String {
+    s.currency
+        .as_ref()
+        .map(|c| match c.status {
+            CurrencyStatus::InForce => "in_force".to_string(),
+            CurrencyStatus::LatestKnown => "latest_known".to_string(),
+            CurrencyStatus::Ended => "ended".to_string(),
+        })
+        .unwrap_or_default()
 }
 
 /// Adds one to a count, allocating the key only the first time it is seen.

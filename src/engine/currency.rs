@@ -157,10 +157,11 @@ fn provider_currency(s: &Scheme, answer: &SchemeAnswer, date: NaiveDate) -> Vec<
                 continue;
             };
             let until = confirmed_until(list.from, list.to, list.confirmed, list.review_due);
-            let area = format!("{} {}", a.role, a.matched.name);
+            let area = &a.matched.name;
+            let words = service.as_str().replace('_', " ");
             let message = match status {
                 CurrencyStatus::Ended => format!(
-                    "{}'s {service} provider list for {area} ended on {}{}; careband has no \
+                    "{}'s {words} provider list for {area} ended on {}{}; careband has no \
                      later list for {}: confirm providers with the council",
                     s.council,
                     long_date(until),
@@ -171,7 +172,7 @@ fn provider_currency(s: &Scheme, answer: &SchemeAnswer, date: NaiveDate) -> Vec<
                     long_date(date)
                 ),
                 _ => format!(
-                    "careband's latest published {} {service} provider list for {area} is \
+                    "careband's latest published {} {words} provider list for {area} is \
                      the one from {}; the list in force on {} may differ: confirm with the \
                      council",
                     s.council,
