@@ -50,6 +50,9 @@
 
   const miles = (mi) => `${Number(mi).toFixed(2)} miles`;
 
+  // A message as a sentence: capitalised (but "careband" keeps its small c), with a full stop.
+  const sentence = (m) => (m.startsWith('careband') ? m : m.replace(/^./, (c) => c.toUpperCase())) + '.';
+
   const ROLE_NAMES = {
     zone: 'Zone', night_zone: 'Night zone', pcn: 'Primary Care Network (PCN)', locality: 'Locality',
   };
@@ -113,6 +116,11 @@
     } else {
       out.append(h('div', { class: 'note warn' }, h('p', {}, `No rate is in force on ${longDate(res.date)} for this scheme.`)));
     }
+    // Next to the rate, never folded away: the date is past what careband's papers confirm.
+    if (r && s.currency && s.currency.status !== 'in_force' && s.currency.message) {
+      out.append(h('div', { class: 'note warn', 'data-testid': 'rate-currency' }, h('p', {},
+        h('strong', {}, 'This may not be the rate today. '), sentence(s.currency.message))));
+    }
     if (b && !b.in_banded_region) {
       out.append(h('div', { class: 'note', 'data-testid': 'outside-banded' }, h('p', {},
         h('strong', {}, 'Outside the banded area. '),
@@ -144,8 +152,14 @@
         h('strong', {}, 'Close to a band edge. '),
         `This point is within ${Math.round(b.near_threshold_m)} m of the edge between bands. A postcode is placed at its centre, so homes in it may fall either side: check the exact address with the council.`)));
     }
-    if (s.providers && s.providers.length) {
+    const providerNotes = s.provider_currency || [];
+    if ((s.providers && s.providers.length) || providerNotes.length) {
       const box = h('div', { class: 'providers' }, h('h4', {}, 'Providers to approach, in order'));
+      for (const p of providerNotes) {
+        box.append(h('div', { class: 'note warn', 'data-testid': 'provider-currency' }, h('p', {},
+          h('strong', {}, p.status === 'ended' ? 'List ended. ' : 'Latest known list. '),
+          sentence(p.message))));
+      }
       for (const list of s.providers) {
         const service = list.service === 'night' ? 'Night care' : list.service === 'day' ? 'Day care' : list.service;
         const ol = h('ol', {});
@@ -157,6 +171,11 @@
           list.illustrative ? ' - illustrative' : ''), ol);
       }
       out.append(box);
+    }
+    const layerNotes = (s.layer_dates || []).filter((l) => l.message);
+    if (layerNotes.length) {
+      out.append(h('div', { class: 'note', 'data-testid': 'layer-dates' }, h('p', {}, h('strong', {}, 'Areas on this date. ')),
+        h('ul', {}, layerNotes.map((l) => h('li', {}, sentence(l.message))))));
     }
     const how = h('details', {}, h('summary', {}, 'How this was worked out'));
     const ul = h('ul', {});
@@ -180,6 +199,10 @@
     if (a.postcode && a.postcode.terminated) sub.push('This postcode is no longer in use; its last known position was used.');
     sub.push(`Answer for ${longDate(res.date)}.`);
     box.append(h('p', { class: 'query' }, sub.join(' ')));
+    if (a.postcode && a.postcode.warning) {
+      box.append(h('div', { class: 'note warn', 'data-testid': 'postcode-warning' }, h('p', {},
+        h('strong', {}, 'Postcode no longer in use. '), sentence(a.postcode.warning))));
+    }
     if (!res.covered) {
       box.append(h('div', { class: 'note warn', 'data-testid': 'not-covered' }, h('p', {},
         h('strong', {}, 'No band here. '), res.outside_reason || 'This place is outside every area this tool covers.')));

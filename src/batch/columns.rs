@@ -1,6 +1,7 @@
 //! The result columns a batch appends to every row.
 //!
-//! Fixed columns first (status, the query used, band, rate, distance, surgery), then one column
+//! Fixed columns first (status, the query used, band, rate, whether the papers confirm the
+//! rate on the date, distance, surgery), then one column
 //! for each area role and each provider column that the loaded schemes declare, then the fixed
 //! tail (illustrative, scheme, dataset version, error). So a role, service or tier a scheme
 //! declares is never dropped from the output, and a dataset without one gets no empty column
@@ -14,12 +15,13 @@ use crate::engine::dataset::Dataset;
 use crate::engine::scheme::{AreaRole, Service, Tier};
 
 /// The fixed columns before the declared ones.
-pub const HEAD: [&str; 9] = [
+pub const HEAD: [&str; 10] = [
     "status",
     "query_used",
     "band",
     "rate",
     "rate_kind",
+    "rate_currency",
     "distance_miles",
     "nearest_surgery_code",
     "nearest_surgery_name",

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 
 use crate::engine::answer::{Answer, PointAnswer};
-use crate::engine::answer::{RateKind, Resolution, SchemeAnswer};
+use crate::engine::answer::{CurrencyStatus, RateKind, Resolution, SchemeAnswer};
 use crate::engine::dataset::Dataset;
 use crate::engine::lookup::{LookupError, lookup};
 use crate::engine::query::{Given, Query, QueryError, Reading, ReadingKind, read};
@@ -234,10 +234,11 @@ mod col {
     pub const BAND: usize = 2;
     pub const RATE: usize = 3;
     pub const RATE_KIND: usize = 4;
-    pub const DISTANCE_MILES: usize = 5;
-    pub const SURGERY_CODE: usize = 6;
-    pub const SURGERY_NAME: usize = 7;
-    pub const NEAR_THRESHOLD: usize = 8;
+    pub const RATE_CURRENCY: usize = 5;
+    pub const DISTANCE_MILES: usize = 6;
+    pub const SURGERY_CODE: usize = 7;
+    pub const SURGERY_NAME: usize = 8;
+    pub const NEAR_THRESHOLD: usize = 9;
 }
 
 /// What a row asks, or why it asks nothing answerable.
@@ -414,7 +415,16 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
     };
     out.cols[col::QUERY_USED] = used;
     match lookup(ctx.ds, &query, ctx.date) {
-        Ok(Answer::Point(p)) => point(ctx, &p, out, counts),
+        Ok(Answer::Point(p)) => {
+            out.cols[col::RATE_CURRENCY] = p
+                .resolution
+                .schemes
+                .iter()
+                .map(rate_currency)
+                .collect::<Vec<_>>()
+                .join(SCHEME_SEP);
+            point(ctx, &p, out, counts)
+        }
         Ok(Answer::Area(a)) => {
             out.error = format!("{} is a partial postcode", a.query);
             Status::BadInput
@@ -552,6 +562,19 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
         bump(&mut counts.by_scheme, &s.scheme);
     }
     Status::Answered
+}
+
+/// Whether the scheme's papers confirm its rate on the date (`in_force`) or it is only the
+/// latest careband knows (`latest_known`); empty without a rate.
+fn rate_currency(s: &SchemeAnswer) -> String {
+    s.currency
+        .as_ref()
+        .map(|c| match c.status {
+            CurrencyStatus::InForce => "in_force".to_string(),
+            CurrencyStatus::LatestKnown => "latest_known".to_string(),
+            CurrencyStatus::Ended => "ended".to_string(),
+        })
+        .unwrap_or_default()
 }
 
 /// Adds one to a count, allocating the key only the first time it is seen.

@@ -81,6 +81,112 @@ pub struct SchemeAnswer {
     pub notes: Vec<Text>,
     /// Problems with this answer that a user must see (no polygon matched, two overlap, ...).
     pub warnings: Vec<String>,
+    /// What careband's papers confirm of the rate on the date (`None` when no rate is in
+    /// force): see [`crate::engine::currency`].
+    pub currency: Option<Currency>,
+    /// Provider lists of the matched areas that are past what the papers confirm, or that
+    /// ended before the date with no list after them.
+    pub provider_currency: Vec<ProviderCurrency>,
+    /// The dates of every layer the answer used, and whether the date is inside them.
+    pub layer_dates: Vec<LayerDates>,
+}
+
+/// How far careband's papers vouch for a rate or provider list on the date asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CurrencyStatus {
+    /// The papers confirm it on the date.
+    InForce,
+    /// It is the latest careband knows, but the date is past what the papers confirm: the
+    /// one in force may differ.
+    LatestKnown,
+    /// It ended before the date and careband knows of nothing after it.
+    Ended,
+}
+
+/// What is known of the rate period used for an answer.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Currency {
+    /// `in_force` or `latest_known`.
+    pub status: CurrencyStatus,
+    /// First day of the rate period used (the latest careband knows when `latest_known`).
+    pub latest_known_from: NaiveDate,
+    /// The period's name (`2019/20`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<Text>,
+    /// The day the papers last confirmed the rates.
+    pub confirmed: NaiveDate,
+    /// The day the rates are next due for review, when the papers say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_due: Option<NaiveDate>,
+    /// The last day careband takes the papers to confirm the rates on.
+    pub confirmed_until: NaiveDate,
+    /// The rule that gives `confirmed_until`.
+    pub rule: &'static str,
+    /// The warning, when the status is not `in_force`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// What is known of the provider list of one service in one matched area.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProviderCurrency {
+    /// The service.
+    pub service: Service,
+    /// Role of the area.
+    pub area_role: AreaRole,
+    /// Area id.
+    pub area_id: Text,
+    /// `latest_known` or `ended`.
+    pub status: CurrencyStatus,
+    /// First day of the latest list careband knows for the area.
+    pub list_from: NaiveDate,
+    /// Its last day, when it has one.
+    pub list_to: Option<NaiveDate>,
+    /// The last day careband takes the papers to confirm the list on.
+    pub confirmed_until: NaiveDate,
+    /// The warning.
+    pub message: String,
+}
+
+/// Whether the date asked is inside a layer's dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LayerStatus {
+    /// Inside its dates, and within a year of its vintage (or it has none).
+    InForce,
+    /// Before the layer's areas existed.
+    NotYet,
+    /// After the layer's areas ended.
+    Ended,
+    /// Inside its dates but more than a year from the vintage: the areas then may differ.
+    OtherVintage,
+}
+
+/// The dates of one layer an answer used.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LayerDates {
+    /// Layer id.
+    pub layer: Text,
+    /// Its role, for area layers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<AreaRole>,
+    /// First day the areas exist.
+    pub valid_from: Option<NaiveDate>,
+    /// Last day they exist.
+    pub valid_to: Option<NaiveDate>,
+    /// The day the boundaries were drawn for.
+    pub vintage: Option<NaiveDate>,
+    /// The date asked against those dates.
+    pub status: LayerStatus,
+    /// The warning, when the status is not `in_force`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// One area (zone, PCN, locality...) that holds the point.
@@ -468,6 +574,10 @@ pub struct ExtentSummary {
 pub struct PointAnswer {
     /// What was asked, normalised (`NR1 1AA`, `52.63,1.29`, `E 624073 N 308352`).
     pub query: String,
+    /// What a user must see first: a terminated postcode's last known position, rates past
+    /// what careband's papers confirm. Also in the schemes' `warnings`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Facts about the postcode, when the query was one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postcode: Option<PostcodeFacts>,
@@ -533,6 +643,9 @@ pub struct PostcodeFacts {
     pub ward: Option<Text>,
     /// Where the position comes from.
     pub position_source: &'static str,
+    /// What a user must know of the position (a terminated postcode's is its last known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl From<&PostcodeRecord> for PostcodeFacts {
@@ -553,6 +666,7 @@ impl From<&PostcodeRecord> for PostcodeFacts {
                     "ONS NSPL last known position (postcode no longer live)"
                 }
             },
+            warning: None,
         }
     }
 }

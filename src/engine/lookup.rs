@@ -10,9 +10,10 @@ use chrono::NaiveDate;
 
 use crate::engine::answer::{
     Answer, AnswerSource, AreaSummary, ExtentSummary, PlaceCandidate, PlacesAnswer, PointAnswer,
-    Precision, Resolution, SchemeAnswer, SchemeSummary, SummaryLevel,
+    PostcodeFacts, Precision, Resolution, SchemeAnswer, SchemeSummary, SummaryLevel,
 };
 use crate::engine::coord::{Bng, CoordError, LonLat};
+use crate::engine::currency;
 use crate::engine::dataset::{Dataset, PostcodeRecord, PostcodeStatus};
 use crate::engine::gazetteer::{Candidate, PlaceKind, PlaceSource};
 use crate::engine::postcode::{self, PostcodeError, PostcodeQuery};
@@ -131,14 +132,16 @@ pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, Lookup
 
 /// The answer for a point given as such (WGS84 or BNG): resolved where it is.
 fn exact_point(ds: &Dataset, query: String, at: LonLat, date: NaiveDate) -> Answer {
+    let resolution = resolve(ds, at, date);
     Answer::Point(PointAnswer {
         query,
+        warnings: currency::point_warnings(&resolution),
         postcode: None,
         source: AnswerSource::Point,
         precision: Precision::ExactPoint,
         geocoded: None,
         notes: Vec::new(),
-        resolution: resolve(ds, at, date),
+        resolution,
     })
 }
 
@@ -166,14 +169,29 @@ fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, 
                     },
                 });
             };
+            let mut resolution = resolve(ds, at, date);
+            let mut facts: PostcodeFacts = rec.into();
+            let mut warnings = Vec::new();
+            if rec.status == PostcodeStatus::Terminated {
+                // The NSPL extract gives no termination date: say so, in every scheme's
+                // warnings too.
+                let w = currency::terminated_warning(pc.as_str());
+                for s in &mut resolution.schemes {
+                    s.warnings.insert(0, w.clone());
+                }
+                facts.warning = Some(w.clone());
+                warnings.push(w);
+            }
+            warnings.extend(currency::point_warnings(&resolution));
             Ok(Answer::Point(PointAnswer {
                 query: pc.as_str().to_owned(),
-                postcode: Some(rec.into()),
+                warnings,
+                postcode: Some(facts),
                 source: AnswerSource::Postcode,
                 precision: Precision::PostcodeCentroid,
                 geocoded: None,
                 notes: Vec::new(),
-                resolution: resolve(ds, at, date),
+                resolution,
             }))
         }
         partial => summarise(ds, partial, date).map(Answer::Area),

@@ -8,6 +8,7 @@
 pub mod answer;
 pub mod bands_map;
 pub mod coord;
+pub mod currency;
 pub mod dataset;
 pub mod gazetteer;
 pub mod geo_index;

@@ -179,7 +179,7 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
     }
     illustrative |=
         areas.iter().any(|a| a.illustrative) || providers.iter().any(|p| p.illustrative);
-    Some(SchemeAnswer {
+    let mut answer = SchemeAnswer {
         scheme: s.id.clone(),
         name: s.name.clone(),
         scheme_version: s.version.clone(),
@@ -191,7 +191,12 @@ fn resolve_scheme(ls: &LoadedScheme, at: LonLat, date: NaiveDate) -> Option<Sche
         providers,
         notes,
         warnings,
-    })
+        currency: None,
+        provider_currency: Vec::new(),
+        layer_dates: Vec::new(),
+    };
+    crate::engine::currency::annotate(ls, date, &mut answer);
+    Some(answer)
 }
 
 /// Every feature of every role layer that holds the point. None, or more than one per layer

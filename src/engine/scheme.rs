@@ -99,6 +99,21 @@ pub struct LayerSpec {
     /// role.
     #[serde(default)]
     pub role: Option<AreaRole>,
+    /// First day the layer's areas exist (PCNs: 1 July 2019). An answer for an earlier date
+    /// still names the area but warns that it is not one in force then.
+    #[serde(default)]
+    pub valid_from: Option<NaiveDate>,
+    /// Last day the layer's areas exist (a CCG configuration replaced by mergers).
+    #[serde(default)]
+    pub valid_to: Option<NaiveDate>,
+    /// The day the boundaries were drawn for (the layer's version: PCNs of July 2022 are
+    /// `2022-07-01`). A date more than a year either side of it, within the validity, gets a
+    /// note that the areas in force then may differ.
+    #[serde(default)]
+    pub vintage: Option<NaiveDate>,
+    /// Why the dates are what they are, returned with the warnings they cause.
+    #[serde(default)]
+    pub dates_note: Option<Text>,
 }
 
 /// A provider, referred to by id from provider lists.
@@ -279,6 +294,15 @@ pub struct ProviderList {
     /// A caveat returned with the list (for example: no order within a tier).
     #[serde(default)]
     pub note: Option<Text>,
+    /// The day the source last confirmed the list (the paper's date); `from` when absent.
+    #[serde(default)]
+    pub confirmed: Option<NaiveDate>,
+    /// The day the list is next due for review, when the papers say.
+    #[serde(default)]
+    pub review_due: Option<NaiveDate>,
+    /// What is known of what came after the list's `to`, said when a date is past it.
+    #[serde(default)]
+    pub replaced_by: Option<Text>,
 }
 
 impl ProviderList {
@@ -383,6 +407,15 @@ pub struct RatePeriod {
     pub standard_name: Text,
     /// Where the figures come from.
     pub source: Text,
+    /// The period's name in words (`2019/20`), used in currency messages.
+    #[serde(default)]
+    pub label: Option<Text>,
+    /// The day the source last confirmed the rates (the paper's date); `from` when absent.
+    #[serde(default)]
+    pub confirmed: Option<NaiveDate>,
+    /// The day the rates are next due for review, when the papers say.
+    #[serde(default)]
+    pub review_due: Option<NaiveDate>,
 }
 
 /// A problem found by [`Scheme::check`].
@@ -549,6 +582,7 @@ impl Scheme {
                 }
             }
         }
+        self.check_dates(&mut err);
         self.check_providers(&mut err);
         if errors.is_empty() {
             Ok(())
@@ -561,6 +595,41 @@ impl Scheme {
     #[must_use]
     pub fn provider(&self, id: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// The currency and validity dates: a review is not due before its period starts, and a
+    /// layer is not valid to a day before it is valid from.
+    fn check_dates(&self, err: &mut impl FnMut(String)) {
+        for (i, r) in self.rates.iter().enumerate() {
+            if let Some(due) = r.review_due
+                && due < r.from
+            {
+                err(format!(
+                    "rates[{i}] (from {}): review_due {due} is before the period starts",
+                    r.from
+                ));
+            }
+        }
+        for (i, l) in self.provider_lists.iter().enumerate() {
+            if let Some(due) = l.review_due
+                && due < l.from
+            {
+                err(format!(
+                    "provider_lists[{i}] ({} {} from {}): review_due {due} is before the list starts",
+                    l.service, l.layer, l.from
+                ));
+            }
+        }
+        for l in &self.layers {
+            if let (Some(from), Some(to)) = (l.valid_from, l.valid_to)
+                && to < from
+            {
+                err(format!(
+                    "layer {:?}: valid_to {to} is before valid_from {from}",
+                    l.id
+                ));
+            }
+        }
     }
 
     fn check_providers(&self, err: &mut impl FnMut(String)) {

@@ -637,8 +637,10 @@ pub async fn refine(
     if found.cached {
         notes.push("the external geocoder's answer was taken from the cache".into());
     }
+    let resolution = resolve(ds, at, date);
     Ok(Answer::Point(PointAnswer {
         query: text.trim().to_string(),
+        warnings: crate::engine::currency::point_warnings(&resolution),
         postcode: None,
         source: geocoder.source(),
         precision: best.precision,
@@ -652,7 +654,7 @@ pub async fn refine(
             attribution: geocoder.attribution(best),
         }),
         notes,
-        resolution: resolve(ds, at, date),
+        resolution,
     }))
 }
 

@@ -109,6 +109,44 @@ await check('a Norfolk postcode shows its band, rate, surgery and margin', async
   await page.screenshot({ path: join(artifacts, 'desktop-NR1-1AA.png'), fullPage: true });
 });
 
+await check('a rate past what the papers confirm says so next to the rate, above the fold', async (page) => {
+  // 1 December 2026 is more than a year after Norfolk's 2019/20 rates paper (8 April 2019).
+  const LATER = '2026-12-01';
+  const { body } = await api(`/v1/lookup?postcode=NR1%201AA&date=${LATER}`);
+  const s = body.resolution.schemes[0];
+  assert(s.currency && s.currency.status === 'latest_known' && s.currency.message, JSON.stringify(s.currency));
+  await page.goto(`${base}/?date=${LATER}`);
+  await page.waitForFunction(() => document.getElementById('dataset-version').textContent !== 'loading');
+  await searchFor(page, 'NR1 1AA');
+  const note = page.locator('[data-testid=rate-currency]').first();
+  await note.waitFor({ state: 'visible' });
+  const text = await note.textContent();
+  assert(text.toLowerCase().includes(s.currency.message.toLowerCase()), text);
+  // Not folded away in "How this was worked out", and on the first screen.
+  assert(await page.$eval('[data-testid=rate-currency]', (el) => !el.closest('details')), 'inside the details');
+  const rate = await page.locator('[data-testid=rate]').first().boundingBox();
+  const box = await note.boundingBox();
+  const viewport = page.viewportSize();
+  assert(box.y + box.height <= viewport.height, `below the fold: ${JSON.stringify(box)}`);
+  assert(box.y > rate.y && box.y - (rate.y + rate.height) < 120, `not next to the rate: ${JSON.stringify({ rate, box })}`);
+  // The ended provider lists are stated on the provider card.
+  for (const p of s.provider_currency) {
+    const cards = await page.$$eval('.providers [data-testid=provider-currency]', (els) => els.map((e) => e.textContent.toLowerCase()));
+    assert(cards.some((c) => c.includes(p.message.toLowerCase())), `no provider note "${p.message}": ${cards.join(' | ')}`);
+  }
+  await page.screenshot({ path: join(artifacts, 'desktop-NR1-1AA-2026.png') });
+});
+
+await check('a terminated postcode shows its warning', async (page) => {
+  const { body } = await api(`/v1/lookup?postcode=NR1%201AB&date=${DATE}`);
+  assert(body.postcode && body.postcode.warning, JSON.stringify(body.postcode));
+  await open(page);
+  await searchFor(page, 'NR1 1AB');
+  const note = page.locator('[data-testid=postcode-warning]');
+  await note.waitFor({ state: 'visible' });
+  assert((await note.textContent()).toLowerCase().includes(body.postcode.warning.toLowerCase()), await note.textContent());
+});
+
 await check('an address line with its postcode is answered from the postcode', async (page) => {
   const { body } = await api(`/v1/lookup?q=${encodeURIComponent('12 Rose Lane, Norwich nr2 1aa')}&date=${DATE}`);
   await open(page);

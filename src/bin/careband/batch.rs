@@ -43,7 +43,7 @@ latitude + longitude); easting + northing; address (any column whose name starts
 \"address\"; the postcode inside the text is used). A row uses the first of these that is \
 filled in. Name them yourself with the --*-col options.\n\n\
 Every input row gives one output row, in order: the input columns unchanged, then status, \
-query_used, band, rate, rate_kind, distance_miles, nearest_surgery_code, nearest_surgery_name, \
+query_used, band, rate, rate_kind, rate_currency, distance_miles, nearest_surgery_code, nearest_surgery_name, \
 near_threshold, zone, pcn, locality, providers_main, providers_secondary, providers_framework, \
 night_providers, illustrative, scheme, dataset_version, error.\n\n\
 Examples:\n  careband batch packages.csv -o answered.csv\n  careband batch packages.xlsx \

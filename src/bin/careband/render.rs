@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use careband::engine::answer::{Answer, AreaSummary, PlacesAnswer, PointAnswer};
-use careband::engine::answer::{RateKind, SchemeAnswer};
+use careband::engine::answer::{CurrencyStatus, RateKind, SchemeAnswer};
 use careband::engine::coord::metres_to_miles;
 use careband::engine::dataset::Dataset;
 use careband::engine::geo_index::PolygonMatch;
@@ -107,6 +107,11 @@ fn point(out: &mut impl Write, p: &PointAnswer) -> io::Result<()> {
         writeln!(out, "note: {n}")?;
     }
     writeln!(out, "date {}, dataset {}", r.date, r.dataset_version)?;
+    // First, before the answer: what the user must not miss (rates past what the papers
+    // confirm, a terminated postcode's last known position).
+    for w in &p.warnings {
+        writeln!(out, "WARNING: {w}")?;
+    }
     if !r.covered {
         writeln!(out)?;
         writeln!(
@@ -162,8 +167,16 @@ fn scheme(out: &mut impl Write, s: &SchemeAnswer) -> io::Result<()> {
     match &s.rate {
         Some(rate) => writeln!(
             out,
-            "  rate           {} {:.2}/hour ({}, from {})",
-            rate.currency, rate.hourly, rate.name, rate.effective_from
+            "  rate           {} {:.2}/hour ({}, from {}){}",
+            rate.currency,
+            rate.hourly,
+            rate.name,
+            rate.effective_from,
+            match &s.currency {
+                Some(c) if c.status == CurrencyStatus::LatestKnown =>
+                    format!("  LATEST KNOWN, not confirmed after {}", c.confirmed_until),
+                _ => String::new(),
+            }
         )?,
         None => writeln!(out, "  rate           none in force on this date")?,
     }
