@@ -30,6 +30,7 @@ mod api;
 mod api_batch;
 mod batch;
 mod cli;
+mod councils;
 mod data;
 mod engine;
 mod geocoder;
