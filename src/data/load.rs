@@ -8,7 +8,10 @@
 //! 3. parse the postcode table;
 //! 4. read every `schemes/*.toml`, check it ([`Scheme::check`]), load the layers it names
 //!    (GeoJSON in WGS84, or reprojected from the CRS the scheme states) and its centre file;
-//! 5. index everything.
+//! 5. keep in each layer only the scheme's own features ([`own_features`]): layer files are
+//!    shared between schemes (one PCN file for Norfolk and Bristol), and a scheme's layers,
+//!    maps and answers must hold only features within its own region;
+//! 6. index everything.
 //!
 //! Errors name the file and the row, feature or field that was wrong.
 
@@ -535,7 +538,7 @@ fn load_scheme(
         path: path.into(),
         errors,
     })?;
-    let mut layers = Vec::new();
+    let mut loaded_layers = Vec::new();
     for spec in &scheme.layers {
         let features = load_layer(
             reader,
@@ -544,8 +547,13 @@ fn load_scheme(
             &spec.id_property,
             &spec.name_property,
         )?;
-        layers.push(layer(spec, features));
+        loaded_layers.push(features);
     }
+    let layers = own_features(&scheme, loaded_layers)
+        .into_iter()
+        .zip(&scheme.layers)
+        .map(|(features, spec)| layer(spec, features))
+        .collect();
     let centres = match &scheme.banding {
         None => None,
         Some(b) => {
@@ -567,6 +575,66 @@ fn load_scheme(
     };
     let loaded = LoadedScheme::new(scheme, layers, centres);
     Ok(loaded)
+}
+
+/// A feature of a non-coverage layer is kept when more than this share of its area lies in
+/// the scheme's coverage region. Boundary files generalised differently overlap their
+/// neighbours along a shared edge by slivers of well under 1% of a feature's area (the largest
+/// on the shipped data: Lowestoft PCN, 0.02% of its area in Norfolk); a feature that belongs
+/// to the region has a large part of its area in it (the smallest kept: Great Yarmouth and
+/// Waveney, 32%; South Waveney PCN, 30%).
+pub const MIN_OWN_SHARE: f64 = 0.01;
+
+type Features = Vec<(MultiPolygon<f64>, Feature)>;
+
+/// The scheme's own features of each layer (in scheme layer order), at load:
+/// 1. the coverage layer keeps only `coverage.features` (all of it when that is empty);
+/// 2. every other layer keeps the features with more than [`MIN_OWN_SHARE`] of their area
+///    inside the coverage region (planar area in degrees: only the ratio is used).
+///
+/// Filtering at load rather than at import keeps one copy of a shared file (the PCN layer
+/// serves Norfolk and Bristol) and applies to a council's own data folder too.
+fn own_features(scheme: &Scheme, mut layers: Vec<Features>) -> Vec<Features> {
+    use geo::{Area, BooleanOps, BoundingRect, Intersects};
+    let cov = &scheme.coverage;
+    let Some(ci) = scheme.layers.iter().position(|l| l.id == cov.layer) else {
+        return layers;
+    };
+    if !cov.features.is_empty() {
+        layers[ci].retain(|(_, f)| cov.features.iter().any(|c| f.id == *c));
+    }
+    let region: Vec<&MultiPolygon<f64>> = layers[ci].iter().map(|(shape, _)| shape).collect();
+    let region_boxes: Vec<geo::Rect<f64>> =
+        region.iter().filter_map(|s| s.bounding_rect()).collect();
+    let share_inside = |shape: &MultiPolygon<f64>| -> f64 {
+        let total = shape.unsigned_area();
+        let Some(bbox) = shape.bounding_rect() else {
+            return 0.0;
+        };
+        if total <= 0.0 || !region_boxes.iter().any(|r| r.intersects(&bbox)) {
+            return 0.0;
+        }
+        let inside: f64 = region
+            .iter()
+            .map(|r| r.intersection(shape).unsigned_area())
+            .sum();
+        inside / total
+    };
+    let keep: Vec<Vec<bool>> = layers
+        .iter()
+        .enumerate()
+        .map(|(i, features)| {
+            features
+                .iter()
+                .map(|(shape, _)| i == ci || share_inside(shape) > MIN_OWN_SHARE)
+                .collect()
+        })
+        .collect();
+    for (features, keep) in layers.iter_mut().zip(keep) {
+        let mut k = keep.into_iter();
+        features.retain(|_| k.next().unwrap_or(true));
+    }
+    layers
 }
 
 fn refuse_errors(

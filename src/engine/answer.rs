@@ -68,6 +68,13 @@ pub struct SchemeAnswer {
     pub illustrative: bool,
     /// The coverage polygon that matched.
     pub region: AreaMatch,
+    /// What decided that this scheme answers: the postcode's ONS code, or the polygon.
+    pub decided_by: DecidedBy,
+    /// Boundaries within the scheme's edge tolerance of the point, across which the answer of
+    /// a layer (coverage, banded region, zone, PCN, locality) would differ: a broker checks
+    /// the exact address.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub near_boundary: Vec<NearBoundary>,
     /// Banding evidence, for schemes that band.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub banding: Option<BandingAnswer>,
@@ -187,6 +194,52 @@ pub struct LayerDates {
     /// The warning, when the status is not `in_force`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+}
+
+/// What decided that a scheme answers a query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DecidedBy {
+    /// The postcode's own ONS county or district code, listed in the scheme's
+    /// `coverage.ons_codes`: `{"ons_code": "E10000020"}`.
+    OnsCode(Text),
+    /// The point's position in (or within the edge tolerance of) the coverage polygon:
+    /// `{"polygon": "E10000020"}`, naming the feature.
+    Polygon(Text),
+}
+
+/// Which layer of a scheme a [`NearBoundary`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BoundaryOf {
+    /// The scheme's coverage (its council area).
+    Coverage,
+    /// The banded region (Norfolk's Central Belt).
+    BandedRegion,
+    /// An area layer, by its role.
+    Area(AreaRole),
+}
+
+/// A boundary within the edge tolerance of the point: what lies on either side.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NearBoundary {
+    /// Which of the scheme's layers.
+    pub of: BoundaryOf,
+    /// The layer id.
+    pub layer: Text,
+    /// Distance from the point to the boundary, metres (local planar approximation).
+    pub distance_m: f64,
+    /// What the answer is on the point's side (the name of the area that matched, or what
+    /// applies outside).
+    pub this_side: String,
+    /// What it would be on the other side.
+    pub other_side: String,
+    /// One sentence for a person: `12 m from the edge of the Central Belt: outside it the spot
+    /// price applies`.
+    pub message: String,
 }
 
 /// One area (zone, PCN, locality...) that holds the point.

@@ -262,6 +262,49 @@ impl Layer {
     }
 }
 
+/// What a layer says about a point under the one edge-tolerance rule: see [`Layer::probe`].
+#[derive(Debug, Clone)]
+pub struct Probe<'a> {
+    /// The features that hold the point (as [`Layer::probe`] decides).
+    pub matched: Vec<AreaMatch>,
+    /// Every feature of the layer (allowed or not) whose boundary lies within the tolerance
+    /// of the point, nearest first.
+    pub edges: Vec<Edge<'a>>,
+}
+
+/// A feature boundary near a point.
+#[derive(Debug, Clone, Copy)]
+pub struct Edge<'a> {
+    /// The feature.
+    pub feature: &'a Feature,
+    /// Distance from the point to its boundary, metres.
+    pub distance_m: f64,
+    /// Whether the feature covers the point (the point is inside, near its edge).
+    pub covers: bool,
+}
+
+impl Probe<'_> {
+    /// The nearest boundary within the tolerance of a feature that is not matched and for
+    /// which `differs` holds (the answer on its side would differ).
+    #[must_use]
+    pub fn nearest_other(&self, differs: impl Fn(&Feature) -> bool) -> Option<Edge<'_>> {
+        self.edges
+            .iter()
+            .find(|e| !self.matched.iter().any(|m| m.id == e.feature.id) && differs(e.feature))
+            .copied()
+    }
+
+    /// The distance to the matched feature's own boundary, when within the tolerance.
+    #[must_use]
+    pub fn own_edge_m(&self) -> Option<f64> {
+        let first = self.matched.first()?;
+        self.edges
+            .iter()
+            .find(|e| e.feature.id == first.id)
+            .map(|e| e.distance_m)
+    }
+}
+
 /// A normalised postcode (at most eight ASCII bytes, `SW1A 1AA`) as one integer, its bytes in
 /// order and zero-padded: a hash key without a heap string to chase. `None` for longer text,
 /// which no parsed postcode is.
@@ -270,6 +313,62 @@ fn packed(code: &str) -> Option<u64> {
     let mut key = [0u8; 8];
     key.get_mut(..bytes.len())?.copy_from_slice(bytes);
     Some(u64::from_be_bytes(key))
+}
+
+impl Layer {
+    /// The one edge-tolerance rule, the same for every layer (coverage, banded region, zone,
+    /// PCN, locality):
+    ///
+    /// 1. the features (restricted to `only` ids when not empty) that cover `at` match;
+    /// 2. when no feature of the layer at all covers `at` (it is in a gap of the layer or
+    ///    outside its outer edge), the nearest allowed feature within `tolerance_m` matches,
+    ///    as `within_tolerance`. A point inside a feature that is not allowed (West Norfolk,
+    ///    for the Central Belt) does not match by tolerance: that feature is its answer;
+    /// 3. every feature boundary within `tolerance_m` is returned with its distance, so the
+    ///    caller can say what lies on the other side.
+    #[must_use]
+    pub fn probe(&self, at: LonLat, only: &[String], tolerance_m: f64) -> Probe<'_> {
+        let allowed = |f: &Feature| only.is_empty() || only.iter().any(|o| f.id == *o);
+        let make = |f: &Feature, how: PolygonMatch| AreaMatch {
+            layer: self.id.clone(),
+            id: f.id.clone(),
+            name: f.name.clone(),
+            how,
+        };
+        let covering = self.index.covering(at);
+        let near = if tolerance_m > 0.0 {
+            self.index.near_uncovered(at, tolerance_m, &[])
+        } else {
+            Vec::new()
+        };
+        let edges: Vec<Edge<'_>> = near
+            .iter()
+            .filter_map(|&(i, d)| {
+                self.index.get(i).map(|(_, f)| Edge {
+                    feature: f,
+                    distance_m: d,
+                    covers: covering.contains(&i),
+                })
+            })
+            .collect();
+        let mut matched: Vec<AreaMatch> = covering
+            .iter()
+            .filter_map(|&i| self.index.get(i).map(|(_, f)| f))
+            .filter(|f| allowed(f))
+            .map(|f| make(f, PolygonMatch::Covered))
+            .collect();
+        if covering.is_empty() {
+            matched.extend(edges.iter().find(|e| allowed(e.feature)).map(|e| {
+                make(
+                    e.feature,
+                    PolygonMatch::WithinTolerance {
+                        distance_m: e.distance_m,
+                    },
+                )
+            }));
+        }
+        Probe { matched, edges }
+    }
 }
 
 /// A scheme with its layers and centres loaded.

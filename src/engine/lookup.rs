@@ -18,7 +18,7 @@ use crate::engine::dataset::{Dataset, PostcodeRecord, PostcodeStatus};
 use crate::engine::gazetteer::{Candidate, PlaceKind, PlaceSource};
 use crate::engine::postcode::{self, PostcodeError, PostcodeQuery};
 use crate::engine::query::Query;
-use crate::engine::resolve::resolve;
+use crate::engine::resolve::{resolve, resolve_postcode};
 
 /// Most postcodes resolved to summarise one candidate's extent; larger extents are sampled
 /// evenly (and say so).
@@ -169,7 +169,7 @@ fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, 
                     },
                 });
             };
-            let mut resolution = resolve(ds, at, date);
+            let mut resolution = resolve_postcode(ds, rec, at, date);
             let mut facts: PostcodeFacts = rec.into();
             let mut warnings = Vec::new();
             if rec.status == PostcodeStatus::Terminated {
@@ -217,7 +217,7 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
     let mut per_scheme: BTreeMap<String, SchemeSummary> = BTreeMap::new();
     for r in &records {
         let Some(at) = r.position else { continue };
-        let res = resolve(ds, at, date);
+        let res = resolve_postcode(ds, r, at, date);
         if !res.covered {
             outside += 1;
         }
@@ -421,10 +421,10 @@ fn extent(
     let mut resolved = 0;
     let mut outside = 0;
     for &i in ids.iter().step_by(step) {
-        let Some(at) = records.get(i as usize).and_then(|r| r.position) else {
+        let Some((rec, at)) = records.get(i as usize).and_then(|r| Some((r, r.position?))) else {
             continue;
         };
-        let r = resolve(ds, at, date);
+        let r = resolve_postcode(ds, rec, at, date);
         resolved += 1;
         if !r.covered {
             outside += 1;

@@ -69,6 +69,36 @@ pub struct Coverage {
     /// files; 0 turns it off.
     #[serde(default)]
     pub edge_tolerance_m: f64,
+    /// ONS (GSS) codes of the council areas the scheme answers for: a county (`E10000020`)
+    /// or a district or unitary (`E06000023`). A postcode whose county or district code is
+    /// listed is answered by this scheme, wherever its centroid falls; a postcode with codes
+    /// that are not listed is not, even within `edge_tolerance_m` of the polygons. Polygons
+    /// decide only for points without codes. Empty (allowed, for a scheme drawn on its own
+    /// polygons): the scheme's polygons decide for postcodes too.
+    #[serde(default)]
+    pub ons_codes: Vec<String>,
+}
+
+impl Coverage {
+    /// The first of `codes` (a postcode's county, then its district) that this scheme lists.
+    #[must_use]
+    pub fn ons_code_of<'a>(&self, codes: [Option<&'a str>; 2]) -> Option<&'a str> {
+        codes
+            .into_iter()
+            .flatten()
+            .find(|c| self.ons_codes.iter().any(|o| o == c))
+    }
+}
+
+/// Whether `code` looks like an English council's ONS (GSS) code: `E`, then `0` or `1`, then
+/// seven digits (`E06000023`, `E10000020`).
+#[must_use]
+pub fn is_ons_council_code(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() == 9
+        && b[0] == b'E'
+        && (b[1] == b'0' || b[1] == b'1')
+        && b[2..].iter().all(u8::is_ascii_digit)
 }
 
 /// A polygon layer: a GeoJSON file in any CRS, reprojected to WGS84 at load.
@@ -484,6 +514,17 @@ impl Scheme {
                 "coverage.layer {:?} is not a layer of this scheme",
                 self.coverage.layer
             ));
+        }
+        let mut codes_seen = std::collections::BTreeSet::new();
+        for code in &self.coverage.ons_codes {
+            if !is_ons_council_code(code) {
+                err(format!(
+                    "coverage.ons_codes: {code:?} is not an ONS council code (E0 or E1 and seven digits, e.g. E10000020)"
+                ));
+            }
+            if !codes_seen.insert(code) {
+                err(format!("coverage.ons_codes: {code:?} is listed twice"));
+            }
         }
         if !(self.coverage.edge_tolerance_m >= 0.0 && self.coverage.edge_tolerance_m <= 5_000.0) {
             err(format!(
@@ -924,6 +965,40 @@ source = "s"
         assert!(
             message.contains("evening") && message.contains("rapid_response"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn ons_codes_must_look_like_council_codes_and_be_listed_once() {
+        let text = scheme_toml(TWO_PERIODS).replace(
+            "[coverage]\nlayer = \"region\"\n",
+            "[coverage]\nlayer = \"region\"\nons_codes = [\"E10000020\", \"E06000023\", \"E10000020\", \"W06000015\", \"E1000002\"]\n",
+        );
+        let s: Scheme = toml::from_str(&text).unwrap();
+        let errors = s.check().unwrap_err();
+        let about = |needle: &str| errors.iter().filter(|e| e.what.contains(needle)).count();
+        assert_eq!(about("listed twice"), 1, "{errors:?}");
+        assert_eq!(about("is not an ONS council code"), 2, "{errors:?}");
+        assert!(is_ons_council_code("E06000023"));
+        assert!(is_ons_council_code("E10000020"));
+        assert!(!is_ons_council_code("E2000002X"));
+        assert!(!is_ons_council_code("E20000020"));
+    }
+
+    #[test]
+    fn a_scheme_picks_the_postcode_code_it_lists() {
+        let mut s = scheme(TWO_PERIODS);
+        s.coverage.ons_codes = vec!["E10000020".into()];
+        assert_eq!(
+            s.coverage
+                .ons_code_of([Some("E10000020"), Some("E07000148")]),
+            Some("E10000020")
+        );
+        assert_eq!(s.coverage.ons_code_of([None, Some("E06000025")]), None);
+        s.coverage.ons_codes = vec!["E06000023".into()];
+        assert_eq!(
+            s.coverage.ons_code_of([None, Some("E06000023")]),
+            Some("E06000023")
         );
     }
 

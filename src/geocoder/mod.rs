@@ -40,7 +40,7 @@ use crate::engine::answer::{Answer, AnswerSource, GeocodedFacts, PointAnswer, Pr
 use crate::engine::coord::{Bng, LonLat};
 use crate::engine::dataset::Dataset;
 use crate::engine::lookup::LookupError;
-use crate::engine::resolve::resolve;
+use crate::engine::resolve::{resolve, resolve_postcode};
 use config::{ApiKey, GeocoderConfig, GeocoderKind};
 
 pub use breaker::{BreakerState, Clock, ManualClock, SystemClock};
@@ -637,7 +637,23 @@ pub async fn refine(
     if found.cached {
         notes.push("the external geocoder's answer was taken from the cache".into());
     }
-    let resolution = resolve(ds, at, date);
+    // The address's postcode, when the table knows it and its centroid is near the
+    // address point, decides the council by its ONS codes; the address point still
+    // decides the band, zone and PCN. A postcode far from the point is not trusted.
+    let resolution = match best
+        .postcode
+        .as_deref()
+        .and_then(|p| match crate::engine::postcode::parse(p) {
+            Ok(crate::engine::postcode::PostcodeQuery::Unit(pc)) => ds.postcodes.get(&pc),
+            _ => None,
+        })
+        .filter(|rec| {
+            rec.position
+                .is_some_and(|p| p.distance_m(at) <= ADDRESS_POSTCODE_REACH_M)
+        }) {
+        Some(rec) => resolve_postcode(ds, rec, at, date),
+        None => resolve(ds, at, date),
+    };
     Ok(Answer::Point(PointAnswer {
         query: text.trim().to_string(),
         warnings: crate::engine::currency::point_warnings(&resolution),
@@ -657,6 +673,11 @@ pub async fn refine(
         resolution,
     }))
 }
+
+/// Farthest an external geocoder's address point may lie from the centroid of the postcode it
+/// gives for that postcode's ONS codes to decide the council (metres): a postcode unit spans a
+/// few hundred metres, rarely more than a kilometre or two in the country.
+pub const ADDRESS_POSTCODE_REACH_M: f64 = 2_000.0;
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,7 @@ mod api_batch;
 mod batch;
 mod cli;
 mod consistency;
+mod councils;
 mod currency;
 mod data;
 mod engine;

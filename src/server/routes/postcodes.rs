@@ -23,7 +23,8 @@ pub struct PostcodeResponse {
     pub facts: PostcodeFacts,
     /// WGS84 position, when known.
     pub position: Option<PointOut>,
-    /// Every polygon of every scheme's layers that covers the position.
+    /// Every polygon of the layers of the schemes that answer the postcode (picked by its ONS
+    /// codes) that covers the position.
     pub areas: Vec<SchemeArea>,
     /// Dataset version used.
     pub dataset_version: String,
@@ -93,10 +94,13 @@ pub async fn get_postcode(
             suggestions: Some(suggestions),
         });
     };
+    // Only the layers of the schemes that answer this postcode (by its ONS codes), so a
+    // Norwich postcode lists no Bristol layer.
+    let answering = crate::engine::resolve::schemes_of_postcode(&ds, rec, rec.position);
     let areas = rec
         .position
         .map(|at| {
-            ds.schemes
+            answering
                 .iter()
                 .flat_map(|s| {
                     s.scheme.layers.iter().flat_map(move |spec| {
