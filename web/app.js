@@ -220,9 +220,13 @@
     if (answer && answer.not_found && answer.not_found.length) {
       card.insertBefore(h('div', { class: 'note warn', 'data-testid': 'not-found' },
         ...(answer.notes || []).map((n) => h('p', {}, n.replace(/^./, (x) => x.toUpperCase()) + '.'))),
-        card.querySelector('.note') || card.querySelector('.scheme') || null);
+        card.querySelector(':scope > .note, :scope > .scheme'));
     }
     showAlternatives(card, c.extent);
+    if (answer && answer.candidates.length > 1) {
+      card.append(h('p', {}, h('button', { type: 'button', class: 'link', onclick: () => renderPlaces(answer, true) },
+        `Not this one? See all ${answer.candidates.length} matches`)));
+    }
   }
 
   // Where the candidate's postcodes differ, no single band, rate or area is shown as the
@@ -252,10 +256,6 @@
         box.prepend(h('div', { class: 'note warn', 'data-testid': 'providers-differ' }, h('p', {},
           'The providers differ across this place; the lists below are for its centre point only: give the postcode.')));
       }
-    }
-    if (answer && answer.candidates.length > 1) {
-      card.append(h('p', {}, h('button', { type: 'button', class: 'link', onclick: () => renderPlaces(answer, true) },
-        `Not this one? See all ${answer.candidates.length} matches`)));
     }
   }
 
