@@ -240,9 +240,45 @@
       card.insertBefore(h('div', { class: c.extent && c.extent.spans_more_than_one ? 'note warn' : 'note' }, ...notes),
         card.querySelector('.scheme') || null);
     }
+    if (answer && answer.not_found && answer.not_found.length) {
+      card.insertBefore(h('div', { class: 'note warn', 'data-testid': 'not-found' },
+        ...(answer.notes || []).map((n) => h('p', {}, n.replace(/^./, (x) => x.toUpperCase()) + '.'))),
+        card.querySelector(':scope > .note, :scope > .scheme'));
+    }
+    showAlternatives(card, c.extent);
     if (answer && answer.candidates.length > 1) {
       card.append(h('p', {}, h('button', { type: 'button', class: 'link', onclick: () => renderPlaces(answer, true) },
         `Not this one? See all ${answer.candidates.length} matches`)));
+    }
+  }
+
+  // Where the candidate's postcodes differ, no single band, rate or area is shown as the
+  // answer: the headline and the facts say which values occur, and ask for the postcode.
+  function showAlternatives(card, extent) {
+    const alts = (extent && extent.alternatives) || [];
+    if (!alts.length) return;
+    const values = (part) => (alts.find((a) => a.part === part) || {}).values;
+    const choice = (vals) => `${vals.join(' or ')}: give the postcode`;
+    const headlineValues = values('band') || values('rate') || values('coverage');
+    for (const hl of card.querySelectorAll('.headline')) {
+      if (!headlineValues) continue;
+      hl.replaceChildren(h('span', { class: 'band', 'data-testid': 'band-choice' }, choice(headlineValues)));
+    }
+    const roles = { zone: 'zone', night_zone: 'night_zone', pcn: 'pcn', locality: 'locality', county: 'county' };
+    for (const dt of card.querySelectorAll('dl.facts dt')) {
+      for (const [part, role] of Object.entries(roles)) {
+        const vals = values(part);
+        if (vals && dt.textContent === roleName(role) && dt.nextElementSibling) {
+          dt.nextElementSibling.replaceChildren(h('span', { 'data-testid': 'area-choice' }, choice(vals)));
+        }
+      }
+    }
+    const providers = alts.filter((a) => a.part.startsWith('providers.'));
+    if (providers.length) {
+      for (const box of card.querySelectorAll('.providers')) {
+        box.prepend(h('div', { class: 'note warn', 'data-testid': 'providers-differ' }, h('p', {},
+          'The providers differ across this place; the lists below are for its centre point only: give the postcode.')));
+      }
     }
   }
 
@@ -253,7 +289,7 @@
         'Try a full postcode such as NR1 1AA, or an address that ends with its postcode.');
       return;
     }
-    if (answer.clear && !choose) { renderCandidate(cands[0], answer); return; }
+    if ((answer.clear || answer.stands_out) && !choose) { renderCandidate(cands[0], answer); return; }
     const box = h('div', { class: 'answer', 'data-testid': 'choices' },
       h('h3', {}, `Which "${answer.query}"?`), h('p', {}, answer.message));
     box.append(h('ul', { class: 'suggestion-list' }, cands.slice(0, 12).map((c) =>
@@ -555,6 +591,52 @@
   const batchResult = $('batch-result');
   let downloadUrl = null;
 
+  // The rows of a CSV text, quotes honoured (the answer file is careband's own CSV).
+  function csvRows(text) {
+    const rows = [];
+    let row = [];
+    let field = '';
+    let quoted = false;
+    const t = text.replace(/^\uFEFF/, '');
+    for (let i = 0; i < t.length; i++) {
+      const c = t[i];
+      if (quoted) {
+        if (c === '"' && t[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+      } else if (c === '"') quoted = true;
+      else if (c === ',') { row.push(field); field = ''; } else if (c === '\n' || c === '\r') {
+        if (c === '\r' && t[i + 1] === '\n') i++;
+        row.push(field); rows.push(row); row = []; field = '';
+      } else field += c;
+    }
+    if (field || row.length) { row.push(field); rows.push(row); }
+    return rows;
+  }
+
+  // Rows per outcome, read from the answer file's own `status` column (the last one of that
+  // name: the input's columns come first).
+  function statusCounts(text) {
+    const rows = csvRows(text);
+    const counts = { rows: 0, answered: 0, outside_coverage: 0, not_found: 0, bad_input: 0, blank: 0 };
+    if (!rows.length) return counts;
+    const col = rows[0].lastIndexOf('status');
+    for (const r of rows.slice(1)) {
+      counts.rows++;
+      const st = col >= 0 ? r[col] : undefined;
+      if (st in counts && st !== 'rows') counts[st]++;
+    }
+    return counts;
+  }
+
+  // "2,007 rows: 1,396 answered, 402 outside coverage, 150 not found, 59 bad input".
+  function countsText(c, header) {
+    const n = (x) => Number(x).toLocaleString('en-GB');
+    const total = header && /^\d+$/.test(header) ? Number(header) : c.rows;
+    const parts = [`${n(c.answered)} answered`, `${n(c.outside_coverage)} outside coverage`,
+      `${n(c.not_found)} not found`, `${n(c.bad_input)} bad input`];
+    if (c.blank) parts.push(`${n(c.blank)} blank`);
+    return `${n(total)} row${total === 1 ? '' : 's'}: ${parts.join(', ')}`;
+  }
+
   batchForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const file = $('batch-file').files[0];
@@ -586,7 +668,8 @@
       if (downloadUrl) URL.revokeObjectURL(downloadUrl);
       downloadUrl = URL.createObjectURL(blob);
       const name = file.name.replace(/\.[^.]*$/, '') + `-bands-${date}.csv`;
-      say(h('p', {}, `Done: ${rows || 'all'} rows answered for ${longDate(date)}. `,
+      const counts = statusCounts(await blob.text());
+      say(h('p', { 'data-testid': 'batch-counts' }, `Done: ${countsText(counts, rows)} for ${longDate(date)}. `,
         h('a', { class: 'download', href: downloadUrl, download: name, 'data-testid': 'download' }, `Download ${name}`)));
     } catch (e) {
       say(h('div', { class: 'error', role: 'alert' }, h('p', {}, 'The upload failed: careband could not be reached, or the connection broke. Try again.')));

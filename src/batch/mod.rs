@@ -189,6 +189,20 @@ pub struct Summary {
     pub dataset_version: String,
 }
 
+/// A count with commas between thousands (`1,396`), as the summaries write counts.
+#[must_use]
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// Row counts of one slice of rows, added into the [`Summary`] in input order.
 #[derive(Debug, Default)]
 struct Counts {
@@ -205,6 +219,28 @@ struct Counts {
 }
 
 impl Summary {
+    /// The row counts in one line, every outcome named: `2,007 rows: 1,396 answered, 402
+    /// outside coverage, 150 not found, 59 bad input` (and `, 3 blank` when there are any).
+    /// The outcomes are the `status` column's, so the counts are those of the output.
+    #[must_use]
+    pub fn counts_line(&self) -> String {
+        let mut line = format!(
+            "{} row{}: {} answered, {} outside coverage, {} not found, {} bad input",
+            thousands(self.rows),
+            if self.rows == 1 { "" } else { "s" },
+            thousands(self.answered),
+            thousands(self.outside_coverage),
+            thousands(self.not_found),
+            thousands(self.bad_input),
+        );
+        if self.blank > 0 {
+            line.push_str(", ");
+            line.push_str(&thousands(self.blank));
+            line.push_str(" blank");
+        }
+        line
+    }
+
     fn add(&mut self, c: Counts) {
         self.rows += c.rows;
         self.answered += c.answered;

@@ -550,9 +550,19 @@ pub struct PlacesAnswer {
     pub source: AnswerSource,
     /// What the text was read as.
     pub understood: Understood,
+    /// True only when one candidate stands out, every part of its answer agrees across its
+    /// postcodes (`differs` is empty), and nothing asked for was left unfound (`not_found` is
+    /// empty).
+    pub clear: bool,
     /// True when one candidate stands out (the others, if any, matched less well); false when
     /// several match equally and the user must choose.
-    pub clear: bool,
+    pub stands_out: bool,
+    /// When one candidate stands out: the parts of its answer that differ across its
+    /// postcodes (see [`ExtentSummary::differs`]).
+    pub differs: Vec<AnswerPart>,
+    /// Parts of the text read as a road or address that the gazetteer does not have
+    /// (`Gloucester Road`); the candidates then answer only for the place named.
+    pub not_found: Vec<String>,
     /// One sentence for a person: the pick, or that there is a choice to make.
     pub message: String,
     /// Candidates, best first.
@@ -619,6 +629,119 @@ pub struct ExtentSummary {
     pub spans_more_than_one: bool,
     /// One sentence: the single answer, or which answers the extent spans and what to give.
     pub verdict: String,
+    /// The parts of the answer that are not the same at the point and every resolved
+    /// postcode (`band`, `zone`, `providers.day`...); empty when every part agrees.
+    pub differs: Vec<AnswerPart>,
+    /// For each part in `differs`, the values met, in order (`Band 1`, `Band 2`).
+    pub alternatives: Vec<PartValues>,
+}
+
+/// One part of an answer, as the extent check compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AnswerPart {
+    /// Which schemes cover the point (or none).
+    #[serde(rename = "coverage")]
+    Coverage,
+    /// The distance band.
+    #[serde(rename = "band")]
+    Band,
+    /// The hourly rate in force and its name.
+    #[serde(rename = "rate")]
+    Rate,
+    /// The day-care zone.
+    #[serde(rename = "zone")]
+    Zone,
+    /// The night-care zone.
+    #[serde(rename = "night_zone")]
+    NightZone,
+    /// The Primary Care Network.
+    #[serde(rename = "pcn")]
+    Pcn,
+    /// The locality.
+    #[serde(rename = "locality")]
+    Locality,
+    /// The council area.
+    #[serde(rename = "county")]
+    County,
+    /// The day-care provider lists.
+    #[serde(rename = "providers.day")]
+    ProvidersDay,
+    /// The night-care provider lists.
+    #[serde(rename = "providers.night")]
+    ProvidersNight,
+    /// The rapid-response provider lists.
+    #[serde(rename = "providers.rapid_response")]
+    ProvidersRapidResponse,
+}
+
+impl AnswerPart {
+    /// Every part, in the order answers list them.
+    pub const ALL: [Self; 11] = [
+        Self::Coverage,
+        Self::Band,
+        Self::Rate,
+        Self::Zone,
+        Self::NightZone,
+        Self::Pcn,
+        Self::Locality,
+        Self::County,
+        Self::ProvidersDay,
+        Self::ProvidersNight,
+        Self::ProvidersRapidResponse,
+    ];
+
+    /// The part's name in output (`providers.day`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Coverage => "coverage",
+            Self::Band => "band",
+            Self::Rate => "rate",
+            Self::Zone => "zone",
+            Self::NightZone => "night_zone",
+            Self::Pcn => "pcn",
+            Self::Locality => "locality",
+            Self::County => "county",
+            Self::ProvidersDay => "providers.day",
+            Self::ProvidersNight => "providers.night",
+            Self::ProvidersRapidResponse => "providers.rapid_response",
+        }
+    }
+
+    /// The part for a person (`night zone`, `day providers`).
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Coverage => "coverage",
+            Self::Band => "band",
+            Self::Rate => "rate",
+            Self::Zone => "zone",
+            Self::NightZone => "night zone",
+            Self::Pcn => "PCN",
+            Self::Locality => "locality",
+            Self::County => "council area",
+            Self::ProvidersDay => "day providers",
+            Self::ProvidersNight => "night providers",
+            Self::ProvidersRapidResponse => "rapid-response providers",
+        }
+    }
+}
+
+impl std::fmt::Display for AnswerPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The values one part of an answer takes across a candidate's extent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartValues {
+    /// The part.
+    pub part: AnswerPart,
+    /// Its values as a person reads them (`Band 1`, `Zone 4`, `outside coverage`), sorted.
+    pub values: Vec<String>,
 }
 
 /// One resolved point and how it was found.

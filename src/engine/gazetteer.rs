@@ -245,6 +245,9 @@ pub struct Found<'a> {
     pub best_tied: usize,
     /// Notes on the reading ("no Mill Road in Aylsham; other Mill Roads are listed").
     pub notes: Vec<String>,
+    /// Parts of the text read as a road or address that were not found (`Gloucester Road`),
+    /// as a person writes them: the candidates answer only for the place the text also names.
+    pub not_found: Vec<String>,
 }
 
 /// One autocomplete suggestion.
@@ -426,6 +429,46 @@ fn postcode_in(text: &str) -> Option<Postcode> {
         Ok(PostcodeQuery::Unit(p)) => Some(p),
         _ => None,
     }
+}
+
+/// Last words of a canonical part that make it read as a road ("gloucester rd", "the ave").
+const ROAD_WORDS: &[&str] = &[
+    "st", "rd", "ln", "ave", "cl", "dr", "cres", "ct", "pl", "gdns", "ter", "sq", "gr", "way",
+    "walk", "row", "mews", "hill", "pk", "green", "wy", "loke", "yard", "drove", "chase",
+];
+
+/// Whether a canonical part ends in a road word.
+fn looks_like_road(part: &str) -> bool {
+    part.rsplit(' ')
+        .next()
+        .is_some_and(|w| ROAD_WORDS.contains(&w))
+        && part.contains(' ')
+}
+
+/// A canonical part as a person writes it: words capitalised, and a short road word at the
+/// end spelt out ("gloucester rd" -> "Gloucester Road").
+fn display_name(part: &str) -> String {
+    let words: Vec<&str> = part.split(' ').collect();
+    let last = words.len().saturating_sub(1);
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let long = if i == last && i > 0 {
+                FOLDS
+                    .iter()
+                    .find(|(_, short)| short == w)
+                    .map_or(*w, |(long, _)| long)
+            } else {
+                w
+            };
+            let mut c = long.chars();
+            c.next().map_or_else(String::new, |f| {
+                f.to_uppercase().chain(c).collect::<String>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Splits off a leading house number ("12", "12a", "flat 3", "unit 4b") from a part.
@@ -686,6 +729,26 @@ impl Gazetteer {
                 let loc = parts[l].clone();
                 found.understood.locality = Some(loc.clone());
                 self.named(&loc, NameMatch::Exact, &mut found);
+                // A part before the place ("gloucester rd, bristol"), or one that reads as a
+                // road wherever it is, asked for something smaller than the place: say it was
+                // not found rather than answer the place as if it were that road.
+                let unfound: Vec<&String> = parts
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, p)| i != l && (i < l || looks_like_road(p)))
+                    .map(|(_, p)| p)
+                    .collect();
+                if !unfound.is_empty() && !found.candidates.is_empty() {
+                    let place = display_name(&loc);
+                    for p in unfound {
+                        let shown = display_name(p);
+                        found.notes.push(format!(
+                            "no {} called {shown} was found in the gazetteer; answering for {place} as a place",
+                            if looks_like_road(p) { "road" } else { "road or place" }
+                        ));
+                        found.not_found.push(shown);
+                    }
+                }
             }
             (None, None) => self.fuzzy_find(&parts, &mut found),
         }
@@ -720,9 +783,11 @@ impl Gazetteer {
                 .collect();
         }
         if inside.is_empty() {
+            let (shown, place) = (display_name(road), display_name(loc));
             found.notes.push(format!(
-                "no road called {road:?} was found in or near {loc:?}; every road of that name is listed, and places called {loc:?} too"
+                "no road called {shown} was found in or near {place} in the gazetteer; answering for {place} as a place (roads of that name elsewhere are listed too)"
             ));
+            found.not_found.push(shown);
             found.candidates.extend(
                 all.into_iter()
                     .map(|id| self.candidate(id, how, Some(false))),

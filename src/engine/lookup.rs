@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use crate::engine::answer::{
-    Answer, AnswerSource, AreaSummary, ExtentSummary, PlaceCandidate, PlacesAnswer, PointAnswer,
-    PostcodeFacts, Precision, Resolution, SchemeAnswer, SchemeSummary, SummaryLevel,
+    Answer, AnswerPart, AnswerSource, AreaSummary, ExtentSummary, PartValues, PlaceCandidate,
+    PlacesAnswer, PointAnswer, PostcodeFacts, Precision, Resolution, SchemeAnswer, SchemeSummary,
+    SummaryLevel,
 };
 use crate::engine::coord::{Bng, CoordError, LonLat};
 use crate::engine::currency;
@@ -19,6 +20,7 @@ use crate::engine::gazetteer::{Candidate, PlaceKind, PlaceSource};
 use crate::engine::postcode::{self, PostcodeError, PostcodeQuery};
 use crate::engine::query::Query;
 use crate::engine::resolve::{resolve, resolve_postcode};
+use crate::engine::scheme::{AreaRole, Service};
 
 /// Most postcodes resolved to summarise one candidate's extent; larger extents are sampled
 /// evenly (and say so).
@@ -323,16 +325,34 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
             notes: Vec::new(),
         });
     }
-    let clear = found.best_tied == 1;
+    let stands_out = found.best_tied == 1;
     let candidates: Vec<PlaceCandidate> = found
         .candidates
         .iter()
         .enumerate()
         .map(|(i, c)| candidate(ds, c, i + 1, date))
         .collect();
-    let message = if clear {
+    let differs = if stands_out {
+        candidates[0].extent.differs.clone()
+    } else {
+        Vec::new()
+    };
+    // Clear only when nothing asked for was left unfound and every part of the one
+    // candidate's answer agrees across its postcodes.
+    let clear = stands_out && differs.is_empty() && found.not_found.is_empty();
+    let message = if stands_out {
         let c = &candidates[0];
-        format!("{}: {}", c.label, c.extent.verdict)
+        if found.not_found.is_empty() {
+            format!("{}: {}", c.label, c.extent.verdict)
+        } else {
+            // Say first what was not found, then what the answer is for.
+            format!(
+                "{}. {}: {}",
+                found.notes.join("; "),
+                c.label,
+                c.extent.verdict
+            )
+        }
     } else {
         format!(
             "{} places or roads match {:?} equally{}: choose one, or give the postcode",
@@ -350,6 +370,9 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
         source: AnswerSource::Gazetteer,
         understood: found.understood,
         clear,
+        stands_out,
+        differs,
+        not_found: found.not_found,
         message,
         candidates,
         notes: found.notes,
@@ -407,7 +430,7 @@ fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> P
 }
 
 /// Resolves the live postcodes of a candidate's extent (evenly sampled beyond
-/// [`EXTENT_SAMPLE`]) and says whether they and the point agree.
+/// [`EXTENT_SAMPLE`]) and says whether they and the point agree, part by part.
 fn extent(
     ds: &Dataset,
     c: &Candidate<'_>,
@@ -420,6 +443,14 @@ fn extent(
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut resolved = 0;
     let mut outside = 0;
+    // Per part, the values met: keyed by the compared value, holding what a person reads.
+    let mut seen: BTreeMap<AnswerPart, BTreeMap<String, String>> = BTreeMap::new();
+    let mut note = |r: &Resolution| {
+        for (part, key, shown) in parts_of(r) {
+            seen.entry(part).or_default().entry(key).or_insert(shown);
+        }
+    };
+    note(at_point);
     for &i in ids.iter().step_by(step) {
         let Some((rec, at)) = records.get(i as usize).and_then(|r| Some((r, r.position?))) else {
             continue;
@@ -432,7 +463,19 @@ fn extent(
         for o in outcomes_of(&r) {
             *outcomes.entry(o).or_default() += 1;
         }
+        note(&r);
     }
+    let alternatives: Vec<PartValues> = seen
+        .into_iter()
+        .filter(|(_, values)| values.len() > 1)
+        .map(|(part, values)| {
+            let mut values: Vec<String> = values.into_values().collect();
+            values.sort_unstable();
+            values.dedup();
+            PartValues { part, values }
+        })
+        .collect();
+    let differs: Vec<AnswerPart> = alternatives.iter().map(|a| a.part).collect();
     let point = outcomes_of(at_point);
     let mut distinct: Vec<&str> = outcomes.keys().map(String::as_str).collect();
     for o in &point {
@@ -441,16 +484,29 @@ fn extent(
         }
     }
     distinct.sort_unstable();
-    let spans = distinct.len() > 1;
+    let spans = distinct.len() > 1 || !differs.is_empty();
     let what = match c.place.kind {
         PlaceKind::Road => "the house's postcode",
         _ => "the postcode",
     };
-    let verdict = if spans {
+    let parts_text = || {
+        let words: Vec<&str> = differs.iter().map(|p| p.words()).collect();
+        join_and(&words)
+    };
+    let verdict = if distinct.len() > 1 {
         format!(
-            "{} spans {}: give {what}",
+            "{} spans {} ({} differ{}): give {what}",
             c.place.name,
-            join_and(&distinct)
+            join_and(&distinct),
+            parts_text(),
+            if differs.len() == 1 { "s" } else { "" }
+        )
+    } else if spans {
+        format!(
+            "{}: {} at every postcode, but they differ in {}: give {what}",
+            c.place.name,
+            point.join(", "),
+            parts_text()
         )
     } else if resolved == 0 {
         format!(
@@ -459,7 +515,7 @@ fn extent(
         )
     } else {
         format!(
-            "{}: the point and all {resolved} postcodes counted agree",
+            "{}: the point and all {resolved} postcodes counted agree in band, rate, areas and providers",
             point.join(", ")
         )
     };
@@ -475,7 +531,90 @@ fn extent(
         outcomes,
         spans_more_than_one: spans,
         verdict,
+        differs,
+        alternatives,
     }
+}
+
+/// Every part of a resolution that the extent check compares, as (part, value compared,
+/// value shown). Schemes are taken in id order, so equal answers give equal values.
+fn parts_of(r: &Resolution) -> Vec<(AnswerPart, String, String)> {
+    let mut out = Vec::with_capacity(AnswerPart::ALL.len());
+    let joined = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join("; ")
+        }
+    };
+    let coverage: Vec<String> = r.schemes.iter().map(|s| s.name.to_string()).collect();
+    let shown = if r.covered {
+        joined(coverage)
+    } else {
+        OUTSIDE.to_string()
+    };
+    out.push((AnswerPart::Coverage, shown.clone(), shown));
+    let bands: Vec<String> = r
+        .schemes
+        .iter()
+        .filter_map(|s| s.banding.as_ref())
+        .map(|b| {
+            b.band.as_ref().map_or_else(
+                || "no band (outside the banded region)".to_string(),
+                |b| b.name.to_string(),
+            )
+        })
+        .collect();
+    let bands = joined(bands);
+    out.push((AnswerPart::Band, bands.clone(), bands));
+    let rates = joined(r.schemes.iter().map(|s| outcome(s, r.date)).collect());
+    out.push((AnswerPart::Rate, rates.clone(), rates));
+    for (part, role) in [
+        (AnswerPart::Zone, AreaRole::Zone),
+        (AnswerPart::NightZone, AreaRole::NightZone),
+        (AnswerPart::Pcn, AreaRole::Pcn),
+        (AnswerPart::Locality, AreaRole::Locality),
+        (AnswerPart::County, AreaRole::County),
+    ] {
+        let (keys, names): (Vec<String>, Vec<String>) = r
+            .schemes
+            .iter()
+            .flat_map(|s| &s.areas)
+            .filter(|a| a.role == role)
+            .map(|a| {
+                (
+                    format!("{}/{}", a.matched.layer, a.matched.id),
+                    a.matched.name.to_string(),
+                )
+            })
+            .unzip();
+        out.push((part, joined(keys), joined(names)));
+    }
+    for (part, service) in [
+        (AnswerPart::ProvidersDay, Service::Day),
+        (AnswerPart::ProvidersNight, Service::Night),
+        (AnswerPart::ProvidersRapidResponse, Service::RapidResponse),
+    ] {
+        let lists: Vec<String> = r
+            .schemes
+            .iter()
+            .flat_map(|s| &s.providers)
+            .filter(|l| l.service == service)
+            .map(|l| {
+                l.tiers
+                    .iter()
+                    .map(|t| {
+                        let names: Vec<&str> = t.providers.iter().map(|p| &*p.name).collect();
+                        format!("{}: {}", t.tier.as_str(), names.join(", "))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .collect();
+        let lists = joined(lists);
+        out.push((part, lists.clone(), lists));
+    }
+    out
 }
 
 /// "a", "a and b", "a, b and c".

@@ -4,7 +4,8 @@
 //! Each module tests one thing from outside the library: `api` the HTTP routes, `api_batch`
 //! `POST /v1/batch`, `answers` whole API answers as reviewed snapshots, `batch` batch files in
 //! the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
-//! known answers on the shipped data, `engine` and `validate` small hand-made datasets,
+//! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
+//! batch-count answers,
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
 //! and `web` the page. Shared helpers are in `common`.
 
@@ -35,6 +36,7 @@ mod councils;
 mod currency;
 mod data;
 mod engine;
+mod free_text;
 mod geocoder;
 mod layers;
 mod places;

@@ -336,6 +336,33 @@ await check('embed mode drops the page header', async (page) => {
   await page.screenshot({ path: join(artifacts, 'embed-NR1-1AA.png') });
 });
 
+await check('a village whose postcodes span two bands has no single headline band', async (page) => {
+  const { body } = await api(`/v1/lookup?q=Edgefield&date=${DATE}`);
+  assert(body.kind === 'places' && body.stands_out && !body.clear, JSON.stringify(body).slice(0, 300));
+  const bands = body.candidates[0].extent.alternatives.find((a) => a.part === 'band').values;
+  assert(bands.length === 2, bands.join(', '));
+  await open(page);
+  await searchFor(page, 'Edgefield');
+  await page.waitForSelector('[data-testid=band-choice]');
+  const shown = (await page.textContent('[data-testid=band-choice]')).trim();
+  assert(shown === `${bands.join(' or ')}: give the postcode`, shown);
+  assert(!(await page.$('[data-testid=band]')), 'a single headline band is still shown');
+  assert(!(await page.$('[data-testid=rate]')), 'a single headline rate is still shown');
+  await page.screenshot({ path: join(artifacts, 'edgefield-two-bands.png'), fullPage: true });
+});
+
+await check('a road the gazetteer cannot find says so and answers the town as a town', async (page) => {
+  const { body } = await api(`/v1/lookup?q=${encodeURIComponent('Gloucester Road, Bristol')}&date=${DATE}`);
+  assert(!body.clear && body.not_found.length === 1, JSON.stringify(body).slice(0, 300));
+  await open(page);
+  await searchFor(page, 'Gloucester Road, Bristol');
+  await page.waitForSelector('[data-testid=not-found]');
+  const note = await page.textContent('[data-testid=not-found]');
+  assert(note.includes('No road called Gloucester Road was found'), note);
+  const zone = await page.textContent('[data-testid=area-choice]');
+  assert(zone.includes(' or ') && zone.includes('give the postcode'), zone);
+});
+
 await check('upload a file, download the answers', async (page) => {
   await open(page);
   const csv = 'id,postcode\n1,NR1 1AA\n2,nonsense\n3,NR2 1AA\n';
@@ -344,7 +371,13 @@ await check('upload a file, download the answers', async (page) => {
   await page.click('#batch-button');
   await page.waitForSelector('[data-testid=download]');
   const text = await page.textContent('#batch-result');
-  assert(text.includes('3 rows answered'), text);
+  // The counts are the API's own, asked for the same file with summary=true.
+  const counted = await fetch(`${base}/v1/batch?date=${DATE}&summary=true`, {
+    method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: csv,
+  }).then((r) => r.json());
+  assert(counted.message === '3 rows: 2 answered, 0 outside coverage, 0 not found, 1 bad input', counted.message);
+  assert(text.includes(`Done: ${counted.message} for `), text);
+  assert(!text.includes('rows answered'), text);
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download]')]);
   assert(download.suggestedFilename() === `packages-bands-${DATE}.csv`, download.suggestedFilename());
   const path = join(artifacts, 'download.csv');

@@ -320,6 +320,7 @@ fn print_summary(s: &Summary, elapsed: Duration) {
             "careband batch: {} rows read in {secs:.2} s ({rate:.0} rows/s), answered for {} with dataset {}",
             s.rows, s.date, s.dataset_version
         ),
+        format!("  {}", s.counts_line()),
         format!("  answered          {:>10}", s.answered),
         format!("  not found         {:>10}", s.not_found),
         format!("  outside coverage  {:>10}", s.outside_coverage),

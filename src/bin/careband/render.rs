@@ -3,7 +3,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use careband::engine::answer::{Answer, AreaSummary, PlacesAnswer, PointAnswer};
+use careband::engine::answer::{Answer, AnswerPart, AreaSummary, PlacesAnswer, PointAnswer};
 use careband::engine::answer::{CurrencyStatus, RateKind, SchemeAnswer};
 use careband::engine::coord::metres_to_miles;
 use careband::engine::dataset::Dataset;
@@ -42,7 +42,37 @@ fn places(out: &mut impl Write, a: &PlacesAnswer) -> io::Result<()> {
             "   point          {:.6}, {:.6} ({})",
             c.resolution.point.lat, c.resolution.point.lon, c.precision_note
         )?;
-        if c.resolution.covered {
+        let values = |part: AnswerPart| {
+            c.extent
+                .alternatives
+                .iter()
+                .find(|a| a.part == part)
+                .map(|a| a.values.join(" or "))
+        };
+        let headline = values(AnswerPart::Band)
+            .or_else(|| values(AnswerPart::Rate))
+            .or_else(|| values(AnswerPart::Coverage));
+        // Where the postcodes differ, no single value is given as the answer.
+        for part in &c.extent.differs {
+            match part {
+                AnswerPart::Band | AnswerPart::Rate | AnswerPart::Coverage => {}
+                AnswerPart::ProvidersDay
+                | AnswerPart::ProvidersNight
+                | AnswerPart::ProvidersRapidResponse => writeln!(
+                    out,
+                    "   {:<14} differ across the place: give the postcode",
+                    part.as_str()
+                )?,
+                _ => {
+                    if let Some(v) = values(*part) {
+                        writeln!(out, "   {:<14} {v}: give the postcode", part.as_str())?;
+                    }
+                }
+            }
+        }
+        if let Some(choice) = headline {
+            writeln!(out, "   {:<14} {choice}: give the postcode", "answer")?;
+        } else if c.resolution.covered {
             for s in &c.resolution.schemes {
                 let band = s
                     .banding

@@ -85,6 +85,55 @@ pub struct BatchParams {
     delimiter: Option<String>,
     /// `true`: write for Excel (a UTF-8 byte order mark and CRLF line ends).
     excel: Option<bool>,
+    /// `true`: answer every row but send back only the counts, as JSON: rows answered,
+    /// outside coverage, not found, bad input and blank (the `status` column's outcomes), and
+    /// a one-line `message` saying them.
+    summary: Option<bool>,
+}
+
+/// The body of `POST /v1/batch?summary=true`: the run's counts.
+#[derive(Debug, serde::Serialize)]
+struct SummaryBody {
+    /// "2,007 rows: 1,396 answered, 402 outside coverage, 150 not found, 59 bad input".
+    message: String,
+    /// The counts as `careband batch --summary-json` writes them.
+    #[serde(flatten)]
+    summary: batch::Summary,
+}
+
+/// Takes the `summary` parameter out of the pairs: whether only the counts are wanted.
+fn take_summary(pairs: &mut Vec<(String, String)>) -> Result<bool, ApiError> {
+    let mut wanted = None;
+    let mut err = None;
+    pairs.retain(|(name, value)| {
+        if name != "summary" {
+            return true;
+        }
+        let v = match value.as_str() {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        };
+        err = err.take().or(match (wanted, v) {
+            (Some(_), _) => Some(ApiError::bad(
+                ErrorCode::RepeatedParameter,
+                Some("summary"),
+                "summary is given more than once",
+            )),
+            (None, None) => Some(ApiError::bad(
+                ErrorCode::BadParameter,
+                Some("summary"),
+                "summary must be true or false",
+            )),
+            (None, Some(_)) => None,
+        });
+        wanted = wanted.or(v);
+        false
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(wanted.unwrap_or(false)),
+    }
 }
 
 /// Builds the batch options from the query pairs, refusing unknown or repeated parameters.
@@ -128,7 +177,7 @@ fn options(pairs: Vec<(String, String)>) -> Result<BatchOptions, ApiError> {
                     ErrorCode::UnknownParameter,
                     Some(&name),
                     format!(
-                        "unknown parameter {name:?}; the parameters are date, postcode_col, lat_col, lon_col, easting_col, northing_col, address_col, delimiter and excel"
+                        "unknown parameter {name:?}; the parameters are date, postcode_col, lat_col, lon_col, easting_col, northing_col, address_col, delimiter, excel and summary"
                     ),
                 ));
             }
@@ -236,7 +285,7 @@ fn scan_error(e: BatchError) -> ApiError {
     params(BatchParams),
     request_body(content = String, content_type = "text/csv", description = "The CSV file"),
     responses(
-        (status = 200, description = "The rows with their answers, streamed; the `Careband-Rows` header says how many", content_type = "text/csv", body = String),
+        (status = 200, description = "The rows with their answers, streamed; the `Careband-Rows` header says how many, and each row's `status` column its outcome. With `summary=true`, JSON instead: the counts of rows answered, outside coverage, not found, bad input and blank, and a `message` saying them", content_type = "text/csv", body = String),
         (status = 400, description = "Broken CSV (the error names the line), no lookup column, or a bad parameter", body = ErrorBody),
         (status = 413, description = "Over 100,000 rows or 33,554,432 bytes; `limit` says the cap", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
@@ -250,7 +299,9 @@ pub async fn post_batch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     check_content_type(&req)?;
-    let opts = options(query.into_inner())?;
+    let mut pairs = query.into_inner();
+    let summary_only = take_summary(&mut pairs)?;
+    let opts = options(pairs)?;
     let body = read_body(&req, payload).await?;
 
     let scan = {
@@ -267,6 +318,31 @@ pub async fn post_batch(
             ),
             limit: usize::try_from(BATCH_MAX_ROWS).unwrap_or(usize::MAX),
         });
+    }
+
+    if summary_only {
+        // Every row answered as for the CSV, the rows thrown away: only the counts go back.
+        let ds = state.dataset();
+        let summary = web::block(move || {
+            batch::run(
+                &body[..],
+                InputFormat::Csv,
+                &mut io::sink(),
+                &opts,
+                &ds,
+                &|_| {},
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal("answering a batch", e))?
+        .map_err(|e| ApiError::internal("answering a batch", e))?;
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Careband-Rows", summary.rows.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(SummaryBody {
+                message: summary.counts_line(),
+                summary,
+            }));
     }
 
     let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
