@@ -226,6 +226,73 @@ impl CellGrid {
         }
     }
 
+    /// True when no boundary segment can lie in the box from `min` to `max` (degrees): every
+    /// cell the box overlaps is uncrossed, or lies outside the grid, which covers every
+    /// segment. False is "maybe": the caller then measures.
+    ///
+    /// Reads one value per uncrossed top-level cell and the overlapped sub-cells of split
+    /// ones, stopping at the first crossed one.
+    pub(super) fn clear_of_boundaries(&self, min: Coord<f64>, max: Coord<f64>) -> bool {
+        let (x0, y0) = (
+            (min.x - self.origin.x) / self.size,
+            (min.y - self.origin.y) / self.size,
+        );
+        let (x1, y1) = (
+            (max.x - self.origin.x) / self.size,
+            (max.y - self.origin.y) / self.size,
+        );
+        if !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
+            return false;
+        }
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "grid sizes are far below 2^52: exact in f64"
+        )]
+        let (cols, rows) = (self.cols as f64, self.rows as f64);
+        if x1 < 0.0 || y1 < 0.0 || x0 >= cols || y0 >= rows {
+            return true; // wholly outside the grid, where no segment is
+        }
+        let (c0, c1) = (clamp_cell(x0, self.cols), clamp_cell(x1, self.cols));
+        let (r0, r1) = (clamp_cell(y0, self.rows), clamp_cell(y1, self.rows));
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "grid sizes are far below 2^52: exact in f64"
+        )]
+        let scale = SPLIT as f64;
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                let v = self.cells[r * self.cols + c];
+                if v < SPLIT_BASE {
+                    continue; // uncrossed top-level cell
+                }
+                if v == CROSSED {
+                    return false;
+                }
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "grid sizes are far below 2^52: exact in f64"
+                )]
+                let (cx, cy) = (c as f64, r as f64);
+                let (s0, s1) = (
+                    clamp_cell((x0 - cx) * scale, SPLIT),
+                    clamp_cell((x1 - cx) * scale, SPLIT),
+                );
+                let (t0, t1) = (
+                    clamp_cell((y0 - cy) * scale, SPLIT),
+                    clamp_cell((y1 - cy) * scale, SPLIT),
+                );
+                let base = (v - SPLIT_BASE) as usize * SPLIT * SPLIT;
+                for t in t0..=t1 {
+                    let row = base + t * SPLIT;
+                    if self.subcells[row + s0..=row + s1].contains(&CROSSED) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// Share of the area (at sub-cell resolution) that is settled, for tests.
     #[cfg(test)]
     pub(super) fn settled_share(&self) -> f64 {
@@ -440,6 +507,46 @@ mod tests {
             // The grid marks cells by segment bounding boxes, so a few long diagonal edges can
             // leave it little to settle; a case where no probe was settled proves nothing.
             prop_assume!(settled > 0);
+        }
+
+        /// A box the grid calls clear of boundaries meets no edge, by `geo`'s exact
+        /// rectangle-segment intersection test; boxes of several sizes, inside, across and
+        /// beyond the extent.
+        #[test]
+        fn a_box_the_grid_calls_clear_meets_no_edge(
+            polygons in proptest::collection::vec(star_polygon(), 1..4),
+            boxes in proptest::collection::vec(
+                (-0.2_f64..1.2, -0.2_f64..1.2, prop_oneof![1e-6..1e-4, 1e-4..1e-2, 1e-2..0.3]),
+                200,
+            ),
+        ) {
+            let extent = MultiPolygon(polygons.clone())
+                .bounding_rect()
+                .unwrap_or_else(|| unreachable!("the polygons have vertices"));
+            let grid = CellGrid::build(extent, edges(&polygons), |c| exact(&polygons, c));
+            prop_assert!(grid.is_some());
+            let grid = grid.unwrap();
+            let (min, w, h) = (extent.min(), extent.width(), extent.height());
+            let mut clear = 0;
+            for (u, v, half) in boxes {
+                let centre = Coord { x: min.x + u * w, y: min.y + v * h };
+                let half = half * w.max(h);
+                let (lo, hi) = (
+                    Coord { x: centre.x - half, y: centre.y - half },
+                    Coord { x: centre.x + half, y: centre.y + half },
+                );
+                if grid.clear_of_boundaries(lo, hi) {
+                    clear += 1;
+                    let rect = Rect::new(lo, hi);
+                    for (a, b) in edges(&polygons) {
+                        prop_assert!(
+                            !rect.intersects(&geo::Line::new(a, b)),
+                            "box {:?} called clear meets edge {:?}-{:?}", rect, a, b
+                        );
+                    }
+                }
+            }
+            prop_assume!(clear > 0);
         }
     }
 }
