@@ -338,3 +338,26 @@ fn a_geocoder_key_variable_that_is_not_set_is_named() {
         "{err}"
     );
 }
+
+/// A reader that stops early (`careband lookup ... --json | head -2`) is not an error: the
+/// run ends quietly with 0, as for the text output. The JSON answer for a 2026 date is longer
+/// than a pipe's buffer, so the write fails with a broken pipe once the reader has gone.
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    for extra in [&["--json"][..], &[][..]] {
+        let mut args = vec!["lookup", "NR1 1AA", "--date", "2026-12-01"];
+        args.extend_from_slice(extra);
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_careband"))
+            .args(&args)
+            .env_remove("CAREBAND_DATA")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes away before anything is written
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
