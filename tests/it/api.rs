@@ -5,7 +5,6 @@
 //! The embedded dataset is loaded once for the whole binary. Expected answers are never copied
 //! numbers: each is compared with what the library's `lookup` says for the same query.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use actix_web::http::StatusCode;
@@ -1357,29 +1356,12 @@ async fn the_real_server_answers_over_http() {
     handle.stop(true).await;
 }
 
-/// The error table of docs/http-api.md, read as (status, code) pairs.
-fn documented_error_codes() -> Vec<(u16, String)> {
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/http-api.md"))
-            .unwrap();
-    let table = doc
-        .split("| status | code | CLI exit | batch status | when |")
-        .nth(1)
-        .expect("docs/http-api.md has the error table");
-    let mut out = Vec::new();
-    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        let status: u16 = cells[1].parse().unwrap();
-        for code in cells[2].split(',') {
-            out.push((status, code.trim().trim_matches('`').to_string()));
-        }
-    }
-    out
-}
-
 #[actix_web::test]
 async fn the_docs_error_table_lists_every_error_code_with_its_status() {
-    let mut documented = documented_error_codes();
+    let mut documented: Vec<(u16, String)> = crate::common::docs::error_table()
+        .into_iter()
+        .map(|e| (e.status, e.code))
+        .collect();
     documented.sort();
     let mut codes: Vec<(u16, String)> = server::ErrorCode::ALL
         .iter()

@@ -15,19 +15,18 @@
 //! Reepham) are in geodata/places/gazetteer.csv; "Qwxyz" is in no row of it.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use actix_web::http::StatusCode;
 use actix_web::test as web_test;
 use serde_json::{Value, json};
 
-use careband::batch::{self, BatchOptions, InputFormat};
+use careband::batch;
 use careband::data::load::DataSource;
 use careband::server::{self, config::ServeConfig};
 
+use crate::common::DATASET;
 use crate::common::cli::careband;
 use crate::common::http::{send, state_with};
-use crate::common::{DATASET, date};
 
 /// The day every input is answered for.
 const ON: &str = "2019-06-01";
@@ -162,29 +161,12 @@ fn enc(s: &str) -> String {
         .collect()
 }
 
-/// The error table of docs/http-api.md: code -> (HTTP status, CLI exit, batch status), with
-/// `None` for `—`.
+/// The error table of docs/http-api.md: code -> (HTTP status, CLI exit, batch status).
 fn error_table() -> HashMap<String, (u16, Option<i32>, Option<String>)> {
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/http-api.md"))
-            .unwrap();
-    let table = doc
-        .split("| status | code | CLI exit | batch status | when |")
-        .nth(1)
-        .expect("docs/http-api.md has the error table with CLI and batch columns");
-    let mut out = HashMap::new();
-    for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
-        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-        let status: u16 = cells[1].parse().unwrap();
-        let exit = cells[3].parse::<i32>().ok();
-        // The first code in backticks: the status of a row that is not blank.
-        let batch = cells[4].split('`').nth(1).map(str::to_string);
-        for code in cells[2].split(',') {
-            let code = code.trim().trim_matches('`').to_string();
-            out.insert(code, (status, exit, batch.clone()));
-        }
-    }
-    out
+    crate::common::docs::error_table()
+        .into_iter()
+        .map(|e| (e.code, (e.status, e.exit, e.batch)))
+        .collect()
 }
 
 /// What one entry point gave: an answer (JSON, as the API has it) or an error (code and
@@ -296,16 +278,7 @@ fn batch_rows(header: &[&str], rows: &[Vec<String>]) -> Vec<HashMap<String, Stri
         w.write_record(r).unwrap();
     }
     let input = w.into_inner().unwrap();
-    let mut out = Vec::new();
-    batch::run(
-        &input[..],
-        InputFormat::Csv,
-        &mut out,
-        &BatchOptions::new(date(ON)),
-        &DATASET,
-        &|_| {},
-    )
-    .unwrap();
+    let (out, _) = crate::common::batch_csv(&input, ON);
     let names = batch::result_columns(&DATASET);
     let mut records = csv::ReaderBuilder::new()
         .has_headers(true)

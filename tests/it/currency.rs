@@ -17,12 +17,11 @@
 //! - NR1 1AB is `terminated` with a position (52.626670, 1.309280) in
 //!   `geodata/postcodes/postcodes.csv`: `awk -F, '$2=="terminated" && $5!="" && $1 ~ /^NR1 /'`.
 
-use careband::batch::{self, BatchOptions, InputFormat};
 use careband::engine::answer::{CurrencyStatus, LayerStatus, PointAnswer};
 use careband::engine::scheme::{AreaRole, Service};
 
 use crate::common::cli::careband;
-use crate::common::{DATASET, date, point, scheme};
+use crate::common::{date, point, scheme};
 
 const NORFOLK_2026: &str = "careband's latest published Norfolk County Council rates are the \
                             2019/20 rates from 8 April 2019; the rate in force on 1 December \
@@ -39,22 +38,43 @@ fn has(p: &PointAnswer, id: &str, text: &str) -> bool {
         .any(|w| w.contains(text))
 }
 
+/// The scheme's answer is the latest known rate, from `from` and confirmed until `until`, with
+/// `message` as its currency note, in the scheme's warnings and in the answer's.
+fn assert_latest_known(
+    p: &PointAnswer,
+    id: &str,
+    hourly: f64,
+    from: &str,
+    until: &str,
+    message: &str,
+) {
+    let s = scheme(&p.resolution.schemes, id);
+    assert_eq!(s.rate.as_ref().unwrap().hourly, hourly);
+    let c = s.currency.as_ref().unwrap();
+    assert_eq!(c.status, CurrencyStatus::LatestKnown);
+    assert_eq!(c.latest_known_from, date(from));
+    assert_eq!(c.confirmed_until, date(until));
+    assert_eq!(c.message.as_deref(), Some(message));
+    assert!(s.warnings.iter().any(|w| w == message), "{:?}", s.warnings);
+    assert!(p.warnings.iter().any(|w| w == message), "{:?}", p.warnings);
+}
+
 #[test]
 fn a_norfolk_rate_in_2026_is_the_latest_known_with_a_warning() {
     let p = point("NR1 1AA", "2026-12-01");
-    let s = scheme(&p.resolution.schemes, "norfolk");
-    assert_eq!(s.rate.as_ref().unwrap().hourly, 18.24);
-    let c = s.currency.as_ref().unwrap();
-    assert_eq!(c.status, CurrencyStatus::LatestKnown);
-    assert_eq!(c.latest_known_from, date("2019-04-08"));
-    assert_eq!(c.confirmed, date("2019-04-08"));
-    assert_eq!(c.confirmed_until, date("2020-04-08"));
-    assert_eq!(c.message.as_deref(), Some(NORFOLK_2026));
-    assert!(
-        s.warnings.iter().any(|w| w == NORFOLK_2026),
-        "{:?}",
-        s.warnings
+    assert_latest_known(
+        &p,
+        "norfolk",
+        18.24,
+        "2019-04-08",
+        "2020-04-08",
+        NORFOLK_2026,
     );
+    let c = scheme(&p.resolution.schemes, "norfolk")
+        .currency
+        .as_ref()
+        .unwrap();
+    assert_eq!(c.confirmed, date("2019-04-08"));
     // First in the answer, before the postcode's facts.
     assert_eq!(p.warnings, [NORFOLK_2026]);
 }
@@ -90,17 +110,13 @@ fn the_papers_confirm_an_open_rate_for_one_year_from_their_date() {
 #[test]
 fn a_bristol_rate_in_2026_is_the_latest_known_and_in_2019_in_force() {
     let p = point("BS1 5TR", "2026-12-01");
-    let s = scheme(&p.resolution.schemes, "bristol");
-    assert_eq!(s.rate.as_ref().unwrap().hourly, 18.20);
-    let c = s.currency.as_ref().unwrap();
-    assert_eq!(c.status, CurrencyStatus::LatestKnown);
-    assert_eq!(c.latest_known_from, date("2019-04-01"));
-    assert_eq!(c.confirmed_until, date("2020-04-08"));
-    assert_eq!(c.message.as_deref(), Some(BRISTOL_2026));
-    assert!(
-        p.warnings.iter().any(|w| w == BRISTOL_2026),
-        "{:?}",
-        p.warnings
+    assert_latest_known(
+        &p,
+        "bristol",
+        18.20,
+        "2019-04-01",
+        "2020-04-08",
+        BRISTOL_2026,
     );
 
     let p = point("BS1 5TR", "2019-06-01");
@@ -302,16 +318,7 @@ fn careband_lookup_shows_the_currency_warning_on_its_first_lines() {
 #[test]
 fn the_batch_rate_currency_column_says_whether_the_papers_confirm_the_rate() {
     let column = |on: &str| {
-        let mut out = Vec::new();
-        batch::run(
-            &b"postcode\nNR1 1AA\n"[..],
-            InputFormat::Csv,
-            &mut out,
-            &BatchOptions::new(date(on)),
-            &DATASET,
-            &|_| {},
-        )
-        .unwrap();
+        let (out, _) = crate::common::batch_csv(b"postcode\nNR1 1AA\n", on);
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap().split(',').collect();

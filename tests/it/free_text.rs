@@ -17,7 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::test as actix_test;
 
-use careband::batch::{self, BatchOptions, InputFormat, thousands};
+use careband::batch::thousands;
 use careband::engine::answer::{Answer, AnswerPart, PlacesAnswer, Precision};
 use careband::engine::gazetteer::PlaceKind;
 use careband::engine::lookup::lookup;
@@ -181,16 +181,7 @@ const FIVE: &str = "id,postcode\n1,NR1 1AA\n2,IP1 1AA\n3,NR1 9ZZ\n4,nonsense\n\n
 
 #[test]
 fn the_batch_summary_counts_every_outcome() {
-    let mut out = Vec::new();
-    let s = batch::run(
-        FIVE.as_bytes(),
-        InputFormat::Csv,
-        &mut out,
-        &BatchOptions::new(date(ON)),
-        &DATASET,
-        &|_| {},
-    )
-    .unwrap();
+    let (out, s) = crate::common::batch_csv(FIVE.as_bytes(), ON);
     assert_eq!(
         (
             s.rows,

@@ -436,6 +436,15 @@ mod tests {
             .collect()
     }
 
+    /// The polygons' extent and the grid built over it from their exact answers.
+    fn grid_over(polygons: &[Polygon<f64>]) -> (Rect<f64>, Option<CellGrid>) {
+        let extent = MultiPolygon(polygons.to_vec())
+            .bounding_rect()
+            .unwrap_or_else(|| unreachable!("the polygons have vertices"));
+        let grid = CellGrid::build(extent, edges(polygons), |c| exact(polygons, c));
+        (extent, grid)
+    }
+
     fn edges(polygons: &[Polygon<f64>]) -> impl Iterator<Item = (Coord<f64>, Coord<f64>)> + '_ {
         polygons
             .iter()
@@ -461,10 +470,7 @@ mod tests {
             ),
             corners in proptest::collection::vec((0.0_f64..1.0, 0.0_f64..1.0), 100),
         ) {
-            let extent = MultiPolygon(polygons.clone())
-                .bounding_rect()
-                .unwrap_or_else(|| unreachable!("the polygons have vertices"));
-            let grid = CellGrid::build(extent, edges(&polygons), |c| exact(&polygons, c));
+            let (extent, grid) = grid_over(&polygons);
             prop_assert!(grid.is_some());
             let grid = grid.unwrap();
 
@@ -520,10 +526,7 @@ mod tests {
                 200,
             ),
         ) {
-            let extent = MultiPolygon(polygons.clone())
-                .bounding_rect()
-                .unwrap_or_else(|| unreachable!("the polygons have vertices"));
-            let grid = CellGrid::build(extent, edges(&polygons), |c| exact(&polygons, c));
+            let (extent, grid) = grid_over(&polygons);
             prop_assert!(grid.is_some());
             let grid = grid.unwrap();
             let (min, w, h) = (extent.min(), extent.width(), extent.height());

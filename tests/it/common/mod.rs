@@ -3,6 +3,7 @@
 //! command-line runner.
 
 pub mod cli;
+pub mod docs;
 pub mod fixtures;
 pub mod http;
 
@@ -10,6 +11,7 @@ use std::sync::{Arc, LazyLock};
 
 use chrono::NaiveDate;
 
+use careband::batch::{self, BatchOptions, InputFormat, Summary};
 use careband::data::load::{DataSource, load};
 use careband::engine::answer::{Answer, PointAnswer, SchemeAnswer};
 use careband::engine::coord::LonLat;
@@ -46,4 +48,19 @@ pub fn scheme<'a>(schemes: &'a [SchemeAnswer], id: &str) -> &'a SchemeAnswer {
         .iter()
         .find(|s| s.scheme == id)
         .unwrap_or_else(|| panic!("no {id} answer among {schemes:#?}"))
+}
+
+/// A CSV batch run in memory on the embedded dataset, on date `on`: the output and its summary.
+pub fn batch_csv(input: &[u8], on: &str) -> (Vec<u8>, Summary) {
+    let mut out = Vec::new();
+    let summary = batch::run(
+        input,
+        InputFormat::Csv,
+        &mut out,
+        &BatchOptions::new(date(on)),
+        &DATASET,
+        &|_| {},
+    )
+    .unwrap();
+    (out, summary)
 }
