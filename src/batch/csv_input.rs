@@ -103,7 +103,7 @@ impl<R: Read> CsvInput<R> {
         };
         me.fill_header_window()?;
         let head = &me.buf[..me.len];
-        if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") {
+        if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") || looks_utf16(head) {
             return Err(BatchError::Utf16);
         }
         if head.starts_with(b"PK\x03\x04") {
@@ -303,7 +303,12 @@ impl<R: Read> CsvInput<R> {
         self.advance(nin);
         p.bytes += nin as u64;
         p.fields += nend;
-        if !p.overflow && p.bytes > MAX_RECORD_BYTES as u64 {
+        // The cap is on the record's own bytes: the line end that ends it is not counted, so a
+        // record of exactly the cap is read whatever its line end (the input it was given
+        // stops one byte past the cap, where that line end then is).
+        let ended = matches!(res, ReadRecordResult::Record) && matches!(last, Some(b'\n' | b'\r'));
+        let own = p.bytes - u64::from(ended);
+        if !p.overflow && own > MAX_RECORD_BYTES as u64 {
             p.overflow = true;
             chunk.data.truncate(p.data_start);
             chunk.ends.truncate(p.ends_start);
@@ -343,6 +348,29 @@ impl<R: Read> CsvInput<R> {
         }
         Ok(())
     }
+}
+
+/// Bytes of the start of the input looked at for UTF-16 without a byte order mark.
+const UTF16_SNIFF: usize = 1024;
+
+/// UTF-16 text without a byte order mark: in text that is mostly ASCII (as a header line is),
+/// every other byte is NUL, the odd ones for little-endian, the even ones for big-endian.
+/// UTF-8 text has no NUL bytes at all, so three quarters of the pairs having one in the same
+/// place, and almost none in the other, is never UTF-8 CSV.
+fn looks_utf16(head: &[u8]) -> bool {
+    let head = &head[..head.len().min(UTF16_SNIFF)];
+    let pairs = head.len() / 2;
+    if pairs < 2 {
+        return false;
+    }
+    let (mut even, mut odd) = (0, 0);
+    for pair in head.chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    let most = |n: usize| n * 4 >= pairs * 3;
+    let few = |n: usize| n * 4 < pairs;
+    (most(odd) && few(even)) || (most(even) && few(odd))
 }
 
 /// Reads, retrying when interrupted by a signal.
@@ -510,6 +538,26 @@ mod tests {
             CsvInput::open(&b"PK\x03\x04rest"[..], None),
             Err(BatchError::NotCsv { .. })
         ));
+    }
+
+    #[test]
+    fn utf16_without_a_byte_order_mark_is_refused_in_either_byte_order() {
+        let text = "postcode,name\nNR1 1AA,x\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for bytes in [le, be] {
+            assert!(matches!(
+                CsvInput::open(&bytes[..], None),
+                Err(BatchError::Utf16)
+            ));
+        }
+        // UTF-8 text, and one stray NUL in it, are still CSV.
+        assert!(CsvInput::open(text.as_bytes(), None).is_ok());
+        assert!(CsvInput::open(&b"postcode\nNR1\x001AA\n"[..], None).is_ok());
+        assert!(
+            CsvInput::open(&b"a\0"[..], None).is_ok(),
+            "too short to tell"
+        );
     }
 
     #[test]

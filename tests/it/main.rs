@@ -41,5 +41,6 @@ mod geocoder;
 mod layers;
 mod places;
 mod schemes;
+mod sheets;
 mod validate;
 mod web;

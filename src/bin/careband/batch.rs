@@ -16,9 +16,12 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use careband::batch::{self, BatchOptions, ColumnNames, InputFormat, Progress, Summary};
+use careband::batch::{
+    self, BatchOptions, ColumnNames, InputFormat, Progress, Summary, XlsxLimits,
+};
 
 use crate::DataArgs;
+use crate::cleanup::{self, Cleanup};
 
 /// Output buffer size. The library writes rows in blocks larger than this, which then go
 /// straight to the file without a copy; the buffer only gathers the header.
@@ -42,14 +45,21 @@ enum FormatArg {
 latitude + longitude); easting + northing; address (any column whose name starts with \
 \"address\"; the postcode inside the text is used). A row uses the first of these that is \
 filled in. Name them yourself with the --*-col options.\n\n\
-Every input row gives one output row, in order: the input columns unchanged, then status, \
+Every input row gives one output row, in order: the input columns unchanged (but a cell a \
+spreadsheet would run as a formula, starting with = + - @ tab or CR and not a number, gets a ' \
+in front, in every column), then status, \
 query_used, band, rate, rate_kind, rate_currency, distance_miles, nearest_surgery_code, nearest_surgery_name, \
 near_threshold, zone, pcn, locality, providers_main, providers_secondary, providers_framework, \
 night_providers, illustrative, scheme, dataset_version, error.\n\n\
 Examples:\n  careband batch packages.csv -o answered.csv\n  careband batch packages.xlsx \
---excel -o answered.csv --date 2019-04-08\n  careband batch - --postcode-col \"Post code\" < in.csv > out.csv\n\n\
+--excel -o answered.csv --date 2019-04-08\n  careband batch - --postcode-col \"Post code\" -o out.csv < in.csv\n\n\
 Exit codes: 0 the run finished (bad rows are reported in the output, not by the exit code); \
-2 the run failed (unreadable input, malformed file, unwritable output)."
+2 the run failed (unreadable input, malformed file, unwritable output, standard output \
+redirected to a file: use -o).\n\n\
+With -o the output appears whole or not at all: a run stopped by Ctrl-C, SIGTERM or SIGHUP \
+removes its temporary file, and one killed outright leaves a hidden .careband-batch-*.tmp \
+file that the next run for the same output removes. A run stopped by a signal exits with \
+128 + the signal's number (130 for Ctrl-C)."
 )]
 pub struct BatchArgs {
     /// Input file: CSV (comma, semicolon or tab, sniffed from the header line; UTF-8 with or
@@ -65,7 +75,7 @@ pub struct BatchArgs {
     #[arg(long)]
     excel: bool,
     /// Date every row is answered for (rates and open surgeries on that day) [default: today].
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_date_arg)]
     date: Option<NaiveDate>,
     /// Input format.
     #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
@@ -73,7 +83,7 @@ pub struct BatchArgs {
     /// Worksheet of an .xlsx input [default: the first].
     #[arg(long)]
     sheet: Option<String>,
-    /// CSV delimiter (one ASCII character, `\t` for tab) [default: sniffed].
+    /// CSV delimiter: `,`, `;`, `tab` (or `\t`) or `|` [default: sniffed].
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
     /// Column holding the postcode.
@@ -97,6 +107,23 @@ pub struct BatchArgs {
     /// Worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<NonZeroUsize>,
+    /// Largest an .xlsx input may be once expanded, in bytes: the sum of its parts' sizes,
+    /// checked before it is read.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        env = "CAREBAND_XLSX_MAX_BYTES",
+        default_value_t = batch::XLSX_MAX_UNCOMPRESSED_BYTES
+    )]
+    xlsx_max_bytes: u64,
+    /// Most shared strings (distinct texts) an .xlsx input may hold, checked before it is read.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CAREBAND_XLSX_MAX_SHARED_STRINGS",
+        default_value_t = batch::XLSX_MAX_SHARED_STRINGS
+    )]
+    xlsx_max_shared_strings: u64,
     /// Also write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     summary_json: Option<PathBuf>,
@@ -105,11 +132,7 @@ pub struct BatchArgs {
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
-    match s {
-        "\\t" | "tab" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() && s != "\"" => Ok(s.as_bytes()[0]),
-        _ => Err("give one ASCII character other than a quote, or \\t".into()),
-    }
+    batch::delimiter_from_name(s).ok_or_else(|| format!("give one of {}", batch::DELIMITER_NAMES))
 }
 
 /// Runs `careband batch`.
@@ -120,6 +143,12 @@ fn parse_delimiter(s: &str) -> Result<u8, String> {
 )]
 pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     let stdin_input = args.input.as_os_str() == "-";
+    if args.output.is_none() && stdout_is_a_file() {
+        bail!(
+            "standard output is a file: a run stopped part way would leave rows there that \
+             look complete; give -o FILE instead (written whole, or not at all)"
+        );
+    }
     for out in [&args.output, &args.summary_json].into_iter().flatten() {
         if out.exists() && !args.force {
             bail!(
@@ -156,8 +185,25 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         excel: args.excel,
         threads: args.threads,
         sheet: args.sheet,
+        xlsx_limits: XlsxLimits {
+            max_uncompressed_bytes: args.xlsx_max_bytes,
+            max_shared_strings: args.xlsx_max_shared_strings,
+        },
         ..BatchOptions::new(args.date.unwrap_or_else(crate::today))
     };
+
+    // Before anything is read: what killed runs for these files left, and the files that
+    // the output and the summary are written to, so an unwritable --summary-json fails the
+    // run before it starts rather than after the output is in place.
+    let cleanup = Cleanup::install()?;
+    for path in [&args.output, &args.summary_json].into_iter().flatten() {
+        cleanup::remove_stale(path);
+    }
+    let summary_tmp = args
+        .summary_json
+        .as_deref()
+        .map(|p| cleanup::temp_for(p, &cleanup))
+        .transpose()?;
 
     let (input_file, input_len) = if stdin_input {
         (None, None)
@@ -196,22 +242,14 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         args.input.display().to_string()
     };
     let summary = if let Some(path) = &args.output {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".careband-batch-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        let tmp = cleanup::temp_for(path, &cleanup)?;
         let mut out = BufWriter::with_capacity(OUTPUT_BUF, tmp.as_file());
         let summary = answer_rows(input_file, format, &mut out, &opts, &ds, &report)
             .with_context(|| format!("batch of {what} failed"))?;
         out.flush()
             .with_context(|| format!("cannot write {}", path.display()))?;
         drop(out);
-        finish_output(tmp, path, args.force)?;
+        finish_output(tmp, path, args.force, &cleanup)?;
         summary
     } else {
         let stdout = std::io::stdout();
@@ -226,10 +264,11 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     }
     let elapsed = started.elapsed();
     print_summary(&summary, elapsed);
-    if let Some(path) = &args.summary_json {
+    if let (Some(path), Some(mut tmp)) = (&args.summary_json, summary_tmp) {
         let json = serde_json::to_vec_pretty(&summary)?;
-        std::fs::write(path, [json.as_slice(), b"\n"].concat())
+        tmp.write_all(&[json.as_slice(), b"\n"].concat())
             .with_context(|| format!("cannot write {}", path.display()))?;
+        finish_output(tmp, path, args.force, &cleanup)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -253,7 +292,12 @@ fn answer_rows(
 }
 
 /// Renames the finished temporary file to its final name, with ordinary file permissions.
-fn finish_output(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> anyhow::Result<()> {
+fn finish_output(
+    tmp: tempfile::NamedTempFile,
+    path: &Path,
+    force: bool,
+    cleanup: &Cleanup,
+) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -266,15 +310,37 @@ fn finish_output(tmp: tempfile::NamedTempFile, path: &Path, force: bool) -> anyh
     tmp.as_file()
         .sync_all()
         .with_context(|| format!("cannot write {}", path.display()))?;
+    let tmp_path = tmp.path().to_path_buf();
     let persisted = if force {
         tmp.persist(path)
     } else {
         tmp.persist_noclobber(path)
     };
+    if persisted.is_ok() {
+        cleanup.forget(&tmp_path);
+    }
     persisted
         .map(drop)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Whether standard output is a regular file (`> out.csv`), where a run stopped part way
+/// leaves rows that look like a whole output.
+#[cfg(unix)]
+fn stdout_is_a_file() -> bool {
+    use std::os::fd::AsFd as _;
+    std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .and_then(|f| f.metadata())
+        .is_ok_and(|m| m.file_type().is_file())
+}
+
+#[cfg(not(unix))]
+fn stdout_is_a_file() -> bool {
+    false
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

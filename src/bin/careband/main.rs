@@ -16,6 +16,7 @@ use careband::engine::lookup::lookup;
 use careband::engine::query::{Given, Query, QueryError, read};
 
 mod batch;
+mod cleanup;
 mod render;
 mod serve;
 
@@ -72,7 +73,7 @@ enum Command {
         #[arg(long, requires = "easting")]
         northing: Option<f64>,
         /// Date the answer is for (rates and open surgeries on that day) [default: today].
-        #[arg(long, value_name = "YYYY-MM-DD")]
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::parse_date_arg)]
         date: Option<NaiveDate>,
         /// Print the full answer as JSON.
         #[arg(long)]
@@ -148,6 +149,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
+}
+
+/// `--date`, read by the library's one date reader (exactly `YYYY-MM-DD`, in its range).
+fn parse_date_arg(text: &str) -> Result<NaiveDate, String> {
+    careband::engine::date::parse_date(text).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -35,13 +35,14 @@ pub const BATCH_MAX_BYTES: usize = 32 * 1024 * 1024;
 pub const BATCH_MAX_ROWS: u64 = 100_000;
 
 /// Content types read as CSV text. Browsers send `application/vnd.ms-excel` for a `.csv` file
-/// on Windows, and `text/plain` is what many tools send for text.
-const CSV_TYPES: &[&str] = &[
+/// on Windows. `text/plain` is not one of them: it is a type a cross-site HTML form may post
+/// without a CORS preflight, so accepting it would let any web page make a visitor's browser
+/// run batches here; none of these types can be sent cross-site without one.
+pub const CSV_TYPES: &[&str] = &[
     "text/csv",
     "application/csv",
     "text/x-csv",
     "application/x-csv",
-    "text/plain",
     "application/vnd.ms-excel",
 ];
 
@@ -79,9 +80,9 @@ pub struct BatchParams {
     northing_col: Option<String>,
     /// Address column searched for a full postcode; repeat the parameter for several.
     address_col: Option<Vec<String>>,
-    /// CSV delimiter: one ASCII character other than `"`, or `tab`; default sniffed from the
+    /// CSV delimiter: `,`, `;`, `tab` (or a tab character) or `|`; default sniffed from the
     /// header line.
-    #[param(pattern = r#"^(tab|\\t|[\x00-\x21\x23-\x7f])$"#)]
+    #[param(pattern = r#"^(,|;|tab|\\t|\t|\|)$"#)]
     delimiter: Option<String>,
     /// `true`: write for Excel (a UTF-8 byte order mark and CRLF line ends).
     excel: Option<bool>,
@@ -187,15 +188,13 @@ fn options(pairs: Vec<(String, String)>) -> Result<BatchOptions, ApiError> {
 }
 
 fn delimiter(text: &str) -> Result<u8, ApiError> {
-    match text {
-        "tab" | "\t" | "\\t" => Ok(b'\t'),
-        _ if text.len() == 1 && text.is_ascii() && text != "\"" => Ok(text.as_bytes()[0]),
-        _ => Err(ApiError::bad(
+    batch::delimiter_from_name(text).ok_or_else(|| {
+        ApiError::bad(
             ErrorCode::BadParameter,
             Some("delimiter"),
-            "delimiter must be one ASCII character other than a quote, or tab",
-        )),
-    }
+            format!("delimiter must be one of {}", batch::DELIMITER_NAMES),
+        )
+    })
 }
 
 /// The media type of the request without parameters, lower case; `None` when absent.
@@ -215,8 +214,14 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
             "send the CSV file itself as the body (Content-Type: text/csv), not a form upload"
                 .into(),
         )),
+        Some(t) if t == "text/plain" => Err(ApiError::UnsupportedMediaType(format!(
+            "text/plain is not accepted, so that a web form on another site cannot send a \
+             batch here: send the CSV with Content-Type text/csv (accepted: {})",
+            CSV_TYPES.join(", ")
+        ))),
         other => Err(ApiError::UnsupportedMediaType(format!(
-            "the body must be CSV text sent with Content-Type: text/csv (got {})",
+            "the body must be CSV text sent with Content-Type: text/csv (accepted: {}; got {})",
+            CSV_TYPES.join(", "),
             other.map_or_else(|| "no Content-Type".to_string(), |t| format!("{t:?}"))
         ))),
     }
@@ -461,6 +466,16 @@ mod tests {
         );
         assert_eq!(code(&[("date", "1/6/2019")]), Some("bad_date"));
         assert_eq!(code(&[("delimiter", "ab")]), Some("bad_parameter"));
+        for bad in ["\0", "a", "\"", "\n", " ", ":"] {
+            assert_eq!(
+                code(&[("delimiter", bad)]),
+                Some("bad_parameter"),
+                "{bad:?}"
+            );
+        }
+        for good in [",", ";", "tab", "\t", "|"] {
+            assert_eq!(code(&[("delimiter", good)]), None, "{good:?}");
+        }
         assert_eq!(code(&[("excel", "yes")]), Some("bad_parameter"));
     }
 }

@@ -22,6 +22,7 @@ use crate::geocoder;
 use crate::server::error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
 use crate::server::routes::params::check_known;
 use crate::server::state::AppState;
+use crate::server::strict_json::StrictValue;
 
 /// Most queries in one bulk request.
 pub const BULK_CAP: usize = 1000;
@@ -155,13 +156,8 @@ fn parse_number(field: &'static str, text: &str) -> Result<f64, ApiError> {
 }
 
 pub(crate) fn parse_date(text: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        ApiError::bad(
-            ErrorCode::BadDate,
-            Some("date"),
-            "date must be a calendar date written YYYY-MM-DD, e.g. 2019-04-08",
-        )
-    })
+    crate::engine::date::parse_date(text)
+        .map_err(|e| ApiError::bad(ErrorCode::BadDate, Some("date"), format!("date: {e}")))
 }
 
 /// Which single query the fields make, or a 400 saying what is missing or extra.
@@ -350,9 +346,11 @@ fn prepare_item(item: Value, default_date: NaiveDate) -> Result<Prepared, ApiErr
 )]
 pub async fn post_lookup(
     state: web::Data<AppState>,
-    body: web::Json<Value>,
+    body: web::Json<StrictValue>,
 ) -> Result<HttpResponse, ApiError> {
-    let Value::Array(items) = body.into_inner() else {
+    // Read strictly: an object naming a key twice is refused (422), not answered for the
+    // last of the two.
+    let Value::Array(items) = body.into_inner().0 else {
         return Err(ApiError::Unprocessable {
             message: "the body must be a JSON array of queries".into(),
         });

@@ -3,7 +3,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::NaiveDate;
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -352,13 +351,7 @@ pub async fn bands_geojson(
 ) -> Result<HttpResponse, ApiError> {
     check_known(req.query_string(), &["date"])?;
     let date = match params.into_inner().date {
-        Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-            ApiError::bad(
-                ErrorCode::BadDate,
-                Some("date"),
-                "date must be a calendar date written YYYY-MM-DD, e.g. 2019-04-08",
-            )
-        })?,
+        Some(d) => super::lookup::parse_date(&d)?,
         None => chrono::Local::now().date_naive(),
     };
     let (generation, ds) = state.snapshot();
