@@ -61,7 +61,7 @@ const PIECES_IN_FLIGHT: usize = 8;
 )]
 pub struct BatchParams {
     /// The date every row is answered for, `YYYY-MM-DD`; default today.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, format = Date, pattern = r"^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     date: Option<String>,
     /// Column holding the postcode (default: found by header name).
     #[param(min_length = 1)]

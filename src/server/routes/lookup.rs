@@ -68,7 +68,7 @@ pub struct LookupParams {
     pub q: Option<String>,
     /// The date to answer for (rates and open surgeries on that day), `YYYY-MM-DD`; default
     /// today.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, format = Date, pattern = r"^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
 }
 
@@ -90,7 +90,7 @@ pub struct LookupRequest {
     /// Free text: an address (a full postcode in it wins), a road and locality, or a place.
     pub q: Option<String>,
     /// `YYYY-MM-DD`; default today.
-    #[schema(value_type = Option<String>, format = Date)]
+    #[schema(value_type = Option<String>, format = Date, pattern = r"^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
 }
 

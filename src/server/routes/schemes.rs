@@ -109,7 +109,7 @@ pub struct SchemeDetail {
 #[into_params(parameter_in = Query)]
 pub struct BandsParams {
     /// Date (`YYYY-MM-DD`) whose open centres and rates are drawn; default today.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, format = Date, pattern = r"^(199[0-9]|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$")]
     pub date: Option<String>,
 }
 
