@@ -35,11 +35,15 @@ impl Server {
             .spawn()
             .expect("prlimit runs (util-linux)");
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut log = Vec::new();
         let addr = loop {
             let line = lines
                 .next()
-                .unwrap_or_else(|| panic!("the server stopped before listening"))
+                .unwrap_or_else(|| {
+                    panic!("the server stopped before listening:\n{}", log.join("\n"))
+                })
                 .unwrap();
+            log.push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 break rest.split_whitespace().next().unwrap().parse().unwrap();
             }
