@@ -26,6 +26,33 @@
     return el;
   }
 
+  // ---- link parameters: plain values, never markup ------------------------------------------
+  // page-params:begin
+  // The background map a link asks for with ?tiles=: an https:// URL template with {z}, {x}
+  // and {y} (and optionally {s} and {r}), at most 500 characters, without quotes, spaces,
+  // angle brackets or backslashes. Anything else gives no background map (null).
+  function tileTemplate(raw) {
+    if (typeof raw !== 'string' || raw.length > 500) return null;
+    if (/[\s"'<>\\`]/.test(raw)) return null;
+    for (const p of ['{z}', '{x}', '{y}']) if (!raw.includes(p)) return null;
+    const placeholders = raw.match(/\{[^}]*\}/g) || [];
+    if (placeholders.some((p) => !['{s}', '{z}', '{x}', '{y}', '{r}'].includes(p))) return null;
+    let url;
+    try { url = new URL(raw.replace(/\{[sxyzr]\}/g, '0')); } catch (_) { return null; }
+    if (url.protocol !== 'https:' || !url.hostname || url.username || url.password) return null;
+    return raw;
+  }
+
+  // The tile server's credit from ?tiles_attribution=, as text: at most 200 characters, with
+  // every character HTML gives a meaning to written as an entity, since Leaflet inserts
+  // attributions as HTML.
+  function attributionText(raw) {
+    if (typeof raw !== 'string') return '';
+    const entities = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+    return raw.slice(0, 200).replace(/[&<>"']/g, (c) => entities[c]);
+  }
+  // page-params:end
+
   function today() {
     const d = new Date();
     const pad = (n) => String(n).padStart(2, '0');
@@ -489,9 +516,11 @@
     state.map = map;
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution('Boundaries and surgeries: ONS, OS, NHS England (OGL v3.0)');
-    const tiles = params.get('tiles');
-    if (tiles && /^https:\/\//.test(tiles)) {
-      L.tileLayer(tiles, { maxZoom: 18, attribution: params.get('tiles_attribution') || '' }).addTo(map);
+    const tiles = tileTemplate(params.get('tiles'));
+    if (tiles) {
+      // Leaflet shows an attribution as HTML: the link's text is escaped so that it shows as
+      // text, never as markup (a crafted link must not put a "log in" link on the page).
+      L.tileLayer(tiles, { maxZoom: 18, attribution: attributionText(params.get('tiles_attribution')) }).addTo(map);
     }
     map.setView([52.65, 1.1], 8);
     state.marks = L.layerGroup().addTo(map);

@@ -12,6 +12,7 @@
 //! log_level = "info"
 //! log_queries = false                  # true logs postcodes and points: debugging only
 //! admin_token = "a-long-random-string" # enables POST /admin/reload
+//! admin_listen = "127.0.0.1:9180"      # a separate listener for /admin/reload and /metrics
 //!
 //! [limits]
 //! max_body_bytes = 262144
@@ -19,6 +20,11 @@
 //! client_request_timeout_ms = 5000
 //! keep_alive_s = 5
 //! workers = 0                          # 0: one per CPU core
+//! body_idle_timeout_ms = 10000         # longest pause between two pieces of a body (then 408)
+//! request_deadline_ms = 120000         # the whole body must have arrived by then (then 408)
+//! max_connections = 4096               # open connections, all workers together
+//! max_connections_per_ip = 128         # open connections from one client address; 0: no cap
+//! shutdown_timeout_s = 30              # drain after SIGTERM before cutting requests
 //!
 //! [geocoder]                           # absent: no external geocoder (the default)
 //! kind = "nominatim"                   # or "os-places"
@@ -61,6 +67,22 @@ pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_MS: u64 = 5000;
 /// Default keep-alive of idle connections, seconds.
 pub const DEFAULT_KEEP_ALIVE_S: u64 = 5;
 
+/// Default longest pause between two pieces of a request body, milliseconds.
+pub const DEFAULT_BODY_IDLE_TIMEOUT_MS: u64 = 10_000;
+
+/// Default time from the end of a request's headers by which its whole body must have
+/// arrived, milliseconds. Long enough for a 32 MiB batch upload at about 2 Mbit/s.
+pub const DEFAULT_REQUEST_DEADLINE_MS: u64 = 120_000;
+
+/// Default cap on open connections, all workers together.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// Default cap on open connections from one client IP address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 128;
+
+/// Default time requests in flight get to finish after a stop signal, seconds.
+pub const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
+
 /// Default log filter (`tracing` env-filter syntax).
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 
@@ -83,6 +105,11 @@ pub struct ServeConfig {
     pub log_queries: bool,
     /// Bearer token for `POST /admin/reload`; the route answers 404 when unset.
     pub admin_token: Option<String>,
+    /// A second listener for the operator's routes (`/admin/reload`, `/metrics`, and the
+    /// health routes). When set, the public listener answers 404 for `/admin/reload` and
+    /// `/metrics`. When unset, they are on the public listener, `/admin/reload` only if that
+    /// listens on a loopback address (see [`ServeConfig::admin_on_public`]).
+    pub admin_listen: Option<String>,
     /// The optional external geocoder; `None` (the default) answers everything offline.
     pub geocoder: Option<GeocoderConfig>,
 }
@@ -97,6 +124,7 @@ impl Default for ServeConfig {
             log_level: DEFAULT_LOG_LEVEL.into(),
             log_queries: false,
             admin_token: None,
+            admin_listen: None,
             geocoder: None,
         }
     }
@@ -116,6 +144,23 @@ pub struct Limits {
     pub keep_alive_s: u64,
     /// Worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Longest pause between two pieces of a request body, milliseconds (then 408 and the
+    /// connection is closed).
+    pub body_idle_timeout_ms: u64,
+    /// Time from the end of a request's headers by which its whole body must have arrived,
+    /// milliseconds (then 408 and the connection is closed). The headers themselves have
+    /// `client_request_timeout_ms`.
+    pub request_deadline_ms: u64,
+    /// Open connections, all workers together; further clients wait in the listen backlog
+    /// until one closes. Lowered at start-up to fit under the open-file limit.
+    pub max_connections: usize,
+    /// Open connections from one client IP address; a request on a connection over the cap
+    /// gets 429 and the connection is closed. 0 turns the cap off (behind a reverse proxy
+    /// every client has the proxy's address).
+    pub max_connections_per_ip: usize,
+    /// After SIGTERM, the time requests in flight get to finish, seconds; then
+    /// their connections are closed without the rest of the answer.
+    pub shutdown_timeout_s: u64,
 }
 
 impl Default for Limits {
@@ -126,6 +171,11 @@ impl Default for Limits {
             client_request_timeout_ms: DEFAULT_CLIENT_REQUEST_TIMEOUT_MS,
             keep_alive_s: DEFAULT_KEEP_ALIVE_S,
             workers: 0,
+            body_idle_timeout_ms: DEFAULT_BODY_IDLE_TIMEOUT_MS,
+            request_deadline_ms: DEFAULT_REQUEST_DEADLINE_MS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            shutdown_timeout_s: DEFAULT_SHUTDOWN_TIMEOUT_S,
         }
     }
 }
@@ -207,6 +257,22 @@ impl ServeConfig {
         if self.limits.max_query_bytes == 0 {
             return Err(invalid("limits.max_query_bytes", "must be above 0".into()));
         }
+        for (field, zero) in [
+            (
+                "limits.body_idle_timeout_ms",
+                self.limits.body_idle_timeout_ms == 0,
+            ),
+            (
+                "limits.request_deadline_ms",
+                self.limits.request_deadline_ms == 0,
+            ),
+            ("limits.max_connections", self.limits.max_connections == 0),
+        ] {
+            if zero {
+                return Err(invalid(field, "must be above 0".into()));
+            }
+        }
+        self.admin_addr()?;
         for o in &self.cors_origins {
             if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
                 return Err(invalid(
@@ -225,6 +291,40 @@ impl ServeConfig {
             ));
         }
         Ok(addr)
+    }
+
+    /// The admin listener's address, when one is set.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when `admin_listen` is not a socket address.
+    pub fn admin_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        self.admin_listen
+            .as_deref()
+            .map(|a| {
+                a.parse().map_err(|_| ConfigError::Invalid {
+                    field: "admin_listen",
+                    message: format!("{a:?} is not an address like 127.0.0.1:9180"),
+                })
+            })
+            .transpose()
+    }
+
+    /// Whether the public listener serves `POST /admin/reload`: only when no admin listener
+    /// is set and the public listener is on a loopback address, so that no address reachable
+    /// from another machine offers the admin route unless `admin_listen` says so.
+    #[must_use]
+    pub fn admin_on_public(&self) -> bool {
+        self.admin_listen.is_none()
+            && self
+                .listen
+                .parse::<SocketAddr>()
+                .is_ok_and(|a| a.ip().is_loopback())
+    }
+
+    /// Whether the public listener serves `GET /metrics`: when no admin listener is set.
+    #[must_use]
+    pub fn metrics_on_public(&self) -> bool {
+        self.admin_listen.is_none()
     }
 }
 
@@ -282,6 +382,55 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_admin_route_is_public_only_on_a_loopback_listener_without_admin_listen() {
+        let mut c = ServeConfig::default();
+        assert!(c.admin_on_public() && c.metrics_on_public());
+        c.listen = "[::1]:8080".into();
+        assert!(c.admin_on_public());
+        c.listen = "0.0.0.0:8080".into();
+        assert!(!c.admin_on_public(), "reachable from other machines");
+        assert!(c.metrics_on_public());
+        let c = ServeConfig::from_toml("admin_listen = \"127.0.0.1:9180\"\n").unwrap();
+        assert!(!c.admin_on_public() && !c.metrics_on_public());
+        assert_eq!(
+            c.admin_addr().unwrap().unwrap().to_string(),
+            "127.0.0.1:9180"
+        );
+        let c = ServeConfig {
+            admin_listen: Some("localhost".into()),
+            ..ServeConfig::default()
+        };
+        assert!(matches!(
+            c.check(),
+            Err(ConfigError::Invalid {
+                field: "admin_listen",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn connection_and_body_limits_have_safe_defaults_and_refuse_zero() {
+        let l = Limits::default();
+        assert_eq!(l.max_connections_per_ip, DEFAULT_MAX_CONNECTIONS_PER_IP);
+        assert!(l.body_idle_timeout_ms < l.request_deadline_ms);
+        let c = ServeConfig::from_toml("[limits]\nbody_idle_timeout_ms = 0\n").unwrap();
+        assert!(matches!(
+            c.check(),
+            Err(ConfigError::Invalid {
+                field: "limits.body_idle_timeout_ms",
+                ..
+            })
+        ));
+        let c = ServeConfig::from_toml(
+            "[limits]\nmax_connections_per_ip = 0\nshutdown_timeout_s = 5\n",
+        )
+        .unwrap();
+        assert!(c.check().is_ok(), "0 turns the per-address cap off");
+        assert_eq!(c.limits.shutdown_timeout_s, 5);
     }
 
     #[test]

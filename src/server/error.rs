@@ -108,6 +108,10 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 422: valid JSON of the wrong shape.
     Unprocessable,
+    /// 408: the request body did not arrive in time; the connection is closed.
+    RequestTimeout,
+    /// 429: too many open connections from the client's address; the connection is closed.
+    TooManyConnections,
     /// 500: the new dataset was refused; the old one keeps serving.
     ReloadRefused,
     /// 500: careband broke; the cause is logged, not returned.
@@ -158,6 +162,8 @@ impl ErrorCode {
         Self::QueryTooLong,
         Self::UnsupportedMediaType,
         Self::Unprocessable,
+        Self::RequestTimeout,
+        Self::TooManyConnections,
         Self::ReloadRefused,
         Self::Internal,
     ];
@@ -207,6 +213,8 @@ impl ErrorCode {
             Self::QueryTooLong => "query_too_long",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Unprocessable => "unprocessable",
+            Self::RequestTimeout => "request_timeout",
+            Self::TooManyConnections => "too_many_connections",
             Self::ReloadRefused => "reload_refused",
             Self::Internal => "internal",
         }
@@ -257,6 +265,8 @@ impl ErrorCode {
             Self::QueryTooLong => StatusCode::URI_TOO_LONG,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::ReloadRefused | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -330,6 +340,25 @@ pub enum ApiError {
     Unprocessable {
         /// What is wrong.
         message: String,
+    },
+    /// The request body did not arrive in time (408; the connection is closed).
+    #[error(
+        "the request body did not arrive in time (at most {idle_ms} ms between two pieces, \
+         all of it within {deadline_ms} ms)"
+    )]
+    RequestTimeout {
+        /// The longest pause allowed between two pieces of the body, milliseconds.
+        idle_ms: u64,
+        /// The time allowed for the whole body, milliseconds.
+        deadline_ms: u64,
+    },
+    /// Too many connections open from the client's address (429; the connection is closed).
+    #[error(
+        "too many connections from your address are open (at most {limit}): close some and retry"
+    )]
+    TooManyConnections {
+        /// The cap.
+        limit: usize,
     },
     /// Missing or wrong bearer token (401).
     #[error("a valid admin bearer token is required")]
@@ -451,6 +480,8 @@ impl ApiError {
             Self::UriTooLong { .. } => ErrorCode::QueryTooLong,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Unprocessable { .. } => ErrorCode::Unprocessable,
+            Self::RequestTimeout { .. } => ErrorCode::RequestTimeout,
+            Self::TooManyConnections { .. } => ErrorCode::TooManyConnections,
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::ReloadRefused(_) => ErrorCode::ReloadRefused,
@@ -476,7 +507,9 @@ impl ApiError {
                 d.suggestions.clone_from(suggestions);
             }
             Self::NotFound { suggestions, .. } => d.suggestions.clone_from(suggestions),
-            Self::TooLarge { limit, .. } | Self::UriTooLong { limit } => d.limit = Some(*limit),
+            Self::TooLarge { limit, .. }
+            | Self::UriTooLong { limit }
+            | Self::TooManyConnections { limit } => d.limit = Some(*limit),
             Self::Internal { .. } => d.message = "internal error: the cause has been logged".into(),
             _ => {}
         }
@@ -548,6 +581,11 @@ impl ResponseError for ApiError {
             }
             Self::Unauthorized => {
                 res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            // The connection is the problem (a body that stalls, one client holding too many),
+            // so it is not kept for another request.
+            Self::RequestTimeout { .. } | Self::TooManyConnections { .. } => {
+                res.force_close();
             }
             _ => {}
         }

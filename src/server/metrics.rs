@@ -3,7 +3,8 @@
 //!
 //! Requests are labelled by route *pattern* (`/v1/postcodes/{postcode}`), never by the path
 //! asked, so no postcode reaches the metrics, and by method from a closed set ([`method_label`]),
-//! so the number of series stays fixed whatever a client sends.
+//! so the number of series stays fixed whatever a client sends. The status is a closed set
+//! too ([`status_label`]): the codes careband answers with, else the status class.
 //!
 //! On Linux the registry also holds the prometheus crate's process collector:
 //! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds` and the
@@ -99,7 +100,7 @@ impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let method = method_label(method);
         self.requests
-            .with_label_values(&[method, route, &status.to_string()])
+            .with_label_values(&[method, route, status_label(status)])
             .inc();
         self.latency
             .with_label_values(&[method, route])
@@ -146,6 +147,48 @@ pub fn method_label(method: &str) -> &'static str {
         .unwrap_or("other")
 }
 
+/// The `status` label of a response: the code itself when careband answers with it (the
+/// statuses of [`crate::server::ErrorCode`], 200, and the few actix's own layers send), else
+/// its class (`2xx` ... `5xx`, or `other`). A handler can only answer a fixed set, but the
+/// label must not depend on that staying true.
+#[must_use]
+pub fn status_label(status: u16) -> &'static str {
+    const KNOWN: [(u16, &str); 21] = [
+        (200, "200"),
+        (204, "204"),
+        (206, "206"),
+        (304, "304"),
+        (400, "400"),
+        (401, "401"),
+        (403, "403"),
+        (404, "404"),
+        (405, "405"),
+        (408, "408"),
+        (409, "409"),
+        (413, "413"),
+        (414, "414"),
+        (415, "415"),
+        (422, "422"),
+        (429, "429"),
+        (431, "431"),
+        (500, "500"),
+        (502, "502"),
+        (503, "503"),
+        (504, "504"),
+    ];
+    if let Some((_, label)) = KNOWN.iter().find(|(code, _)| *code == status) {
+        return label;
+    }
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -162,5 +205,20 @@ mod tests {
         assert_eq!(method_label("PATCH"), "PATCH");
         assert_eq!(method_label("get"), "other", "methods are case-sensitive");
         assert_eq!(method_label("BREW"), "other");
+    }
+
+    #[test]
+    fn statuses_careband_answers_keep_their_code_and_others_their_class() {
+        assert_eq!(status_label(200), "200");
+        assert_eq!(status_label(408), "408");
+        assert_eq!(status_label(429), "429");
+        assert_eq!(status_label(418), "4xx");
+        assert_eq!(status_label(299), "2xx");
+        assert_eq!(status_label(599), "5xx");
+        assert_eq!(status_label(999), "other");
+        for code in crate::server::ErrorCode::ALL {
+            let status = code.status().as_u16();
+            assert_eq!(status_label(status), status.to_string(), "{code}");
+        }
     }
 }

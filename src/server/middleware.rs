@@ -1,10 +1,15 @@
 //! The application's middleware, outermost first:
 //!
 //! 1. [`observe`]: records metrics and writes the access log for every request, including the
-//!    ones no route matched and the ones refused below. The access log line has method, route
-//!    pattern, status and latency; the query itself only when `log_queries` is on.
-//! 2. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
-//! 3. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
+//!    ones no route matched and the ones refused below. The access log line has method (from
+//!    the same closed set as the metrics), route pattern, status and latency; the query itself
+//!    only when `log_queries` is on.
+//! 2. [`crate::server::peers::refuse_over_cap`]: refuses requests on a connection over its
+//!    client address's cap (429).
+//! 3. [`time_body`]: times the body's arrival; a body that pauses too long or is not all there
+//!    by the deadline is answered 408 and its connection closed.
+//! 4. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
+//! 5. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
 //!    error shape.
 //!
 //! [`observe`] is hand-written because neither maintained crate fits. `actix-web-prom` (0.10)
@@ -13,7 +18,17 @@
 //! (0.7) records the path with its query (`http.target`) in every request's span, which would
 //! put postcodes and addresses in the log whether or not `log_queries` is on.
 
-use std::time::Instant;
+use std::cell::Cell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use actix_web::HttpMessage as _;
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::rt::time::{Sleep, sleep_until};
+use futures_core::Stream;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -34,7 +49,8 @@ pub(crate) async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let start = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().to_string();
+    // The closed-set label, never the raw token: a client may send any token as a method.
+    let method = crate::server::metrics::method_label(req.method().as_str());
     let query = state
         .as_ref()
         .filter(|s| s.config().log_queries)
@@ -52,8 +68,108 @@ pub(crate) async fn observe(
             e.as_response_error().status_code().as_u16(),
         ),
     };
-    log_request(state.as_ref(), &method, &route, status, start, query);
+    log_request(state.as_ref(), method, &route, status, start, query);
     res
+}
+
+/// Middleware: gives the request body `limits.body_idle_timeout_ms` between two pieces and
+/// `limits.request_deadline_ms` from now for all of it. A body that misses either ends in a
+/// read error for the handler, and whatever the handler made of that error is replaced by a
+/// 408 (`request_timeout`) that closes the connection.
+pub(crate) async fn time_body(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let limits = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config().limits)
+        .unwrap_or_default();
+    let timed_out = Rc::new(Cell::new(false));
+    let body = TimedBody {
+        inner: req.take_payload(),
+        idle: Duration::from_millis(limits.body_idle_timeout_ms),
+        deadline: tokio::time::Instant::now() + Duration::from_millis(limits.request_deadline_ms),
+        idle_timer: None,
+        deadline_timer: None,
+        timed_out: Rc::clone(&timed_out),
+        done: false,
+    };
+    req.set_payload(Payload::Stream {
+        payload: Box::pin(body),
+    });
+    let res = next.call(req).await;
+    if timed_out.get() {
+        let e = ApiError::RequestTimeout {
+            idle_ms: limits.body_idle_timeout_ms,
+            deadline_ms: limits.request_deadline_ms,
+        };
+        return match res {
+            Ok(res) => {
+                let (http_req, _) = res.into_parts();
+                Ok(ServiceResponse::new(http_req, e.error_response()).map_into_right_body())
+            }
+            // The handler raised an error instead of answering: raise the 408 instead.
+            Err(_) => Err(e.into()),
+        };
+    }
+    Ok(res?.map_into_left_body())
+}
+
+/// A request body that fails with a timed-out read error once it pauses longer than `idle`
+/// or is not over by `deadline`, and says so in `timed_out`. The timers start at the first
+/// read that has to wait, so a body already received costs nothing.
+struct TimedBody {
+    inner: Payload,
+    idle: Duration,
+    deadline: tokio::time::Instant,
+    idle_timer: Option<Pin<Box<Sleep>>>,
+    deadline_timer: Option<Pin<Box<Sleep>>>,
+    timed_out: Rc<Cell<bool>>,
+    done: bool,
+}
+
+impl Stream for TimedBody {
+    type Item = Result<web::Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(piece))) => {
+                if let Some(t) = this.idle_timer.as_mut() {
+                    t.as_mut().reset(tokio::time::Instant::now() + this.idle);
+                }
+                Poll::Ready(Some(Ok(piece)))
+            }
+            Poll::Ready(end) => {
+                this.done = true;
+                Poll::Ready(end)
+            }
+            Poll::Pending => {
+                let idle = this.idle;
+                let deadline = this.deadline;
+                let idle_timer = this.idle_timer.get_or_insert_with(|| {
+                    Box::pin(sleep_until(tokio::time::Instant::now() + idle))
+                });
+                let idle_over = idle_timer.as_mut().poll(cx).is_ready();
+                let deadline_timer = this
+                    .deadline_timer
+                    .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
+                let deadline_over = deadline_timer.as_mut().poll(cx).is_ready();
+                if idle_over || deadline_over {
+                    this.done = true;
+                    this.timed_out.set(true);
+                    return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the request body did not arrive in time",
+                    )))));
+                }
+                Poll::Pending
+            }
+        }
+    }
 }
 
 /// Middleware: refuses a query string longer than the configured limit with a 414.

@@ -20,6 +20,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod peers;
 #[expect(
     clippy::missing_errors_doc,
     reason = "a handler's errors are the responses its #[utoipa::path] lists; its doc comment is \
@@ -58,10 +59,82 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/reload"),
 ];
 
+/// Which routes a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSet {
+    /// The public API and the page: lookups, batch, places, postcodes, schemes, the page,
+    /// `/openapi.json`.
+    pub api: bool,
+    /// `GET /metrics`.
+    pub metrics: bool,
+    /// `POST /admin/reload`.
+    pub admin: bool,
+}
+
+impl RouteSet {
+    /// Every route (one listener serving everything).
+    pub const ALL: Self = Self {
+        api: true,
+        metrics: true,
+        admin: true,
+    };
+
+    /// The routes of the public listener under `config`: the admin route and the metrics
+    /// move to the admin listener when one is set, and the admin route is only on a public
+    /// listener bound to a loopback address (see [`config::ServeConfig::admin_on_public`]).
+    #[must_use]
+    pub fn public(config: &config::ServeConfig) -> Self {
+        Self {
+            api: true,
+            metrics: config.metrics_on_public(),
+            admin: config.admin_on_public(),
+        }
+    }
+
+    /// The routes of the admin listener: the admin route and the metrics (and the health
+    /// routes, which every listener has).
+    pub const ADMIN: Self = Self {
+        api: false,
+        metrics: true,
+        admin: true,
+    };
+}
+
 /// Registers every route, the JSON/query/path error handlers (with the default
 /// [`Limits`]), and the JSON answer for unknown routes. Needs an [`AppState`] in the app data.
 pub fn router(cfg: &mut web::ServiceConfig) {
-    extractors(&Limits::default())(cfg);
+    routes(RouteSet::ALL)(cfg);
+}
+
+/// Registers the routes of `set` (the health routes always), the extractor error handlers
+/// (with the default [`Limits`]) and the JSON answer for unknown routes, which is also the
+/// answer for the routes `set` leaves out.
+pub fn routes(set: RouteSet) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        extractors(&Limits::default())(cfg);
+        let get = |path, allowed| {
+            web::resource(path).default_service(web::to(error::method_not_allowed(allowed)))
+        };
+        cfg.service(
+            get("/healthz", "GET, HEAD")
+                .route(web::get().to(health::healthz))
+                .route(web::head().to(health::healthz)),
+        )
+        .service(get("/readyz", "GET").route(web::get().to(health::readyz)));
+        if set.api {
+            api_routes(cfg);
+        }
+        if set.metrics {
+            cfg.service(get("/metrics", "GET").route(web::get().to(health::metrics)));
+        }
+        if set.admin {
+            cfg.service(get("/admin/reload", "POST").route(web::post().to(admin::reload)));
+        }
+        cfg.default_service(web::to(error::no_route));
+    }
+}
+
+fn api_routes(cfg: &mut web::ServiceConfig) {
     let get = |path, allowed| {
         web::resource(path).default_service(web::to(error::method_not_allowed(allowed)))
     };
@@ -82,18 +155,9 @@ pub fn router(cfg: &mut web::ServiceConfig) {
     .service(
         get("/v1/schemes/{id}/bands.geojson", "GET").route(web::get().to(schemes::bands_geojson)),
     )
-    .service(
-        get("/healthz", "GET, HEAD")
-            .route(web::get().to(health::healthz))
-            .route(web::head().to(health::healthz)),
-    )
-    .service(get("/readyz", "GET").route(web::get().to(health::readyz)))
-    .service(get("/metrics", "GET").route(web::get().to(health::metrics)))
     .service(get("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
     .service(get("/", "GET").route(web::get().to(page::index)))
-    .service(get("/static/{file:.+}", "GET").route(web::get().to(page::static_file)))
-    .service(get("/admin/reload", "POST").route(web::post().to(admin::reload)))
-    .default_service(web::to(error::no_route));
+    .service(get("/static/{file:.+}", "GET").route(web::get().to(page::static_file)));
 }
 
 /// Extractor settings: body size limit and the handlers that give actix's own extractor
@@ -132,10 +196,44 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// The whole application: state, the configured extractor limits, CORS, the metrics and
-/// access-log middleware, and [`router`].
+/// The whole application of the public listener: state, the configured extractor limits,
+/// CORS, the middleware of [`middleware`], and the routes of [`RouteSet::public`].
+#[must_use]
 pub fn app(
     state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let set = RouteSet::public(state.config());
+    app_with(state, set)
+}
+
+/// The application of the admin listener (`admin_listen`): the routes of [`RouteSet::ADMIN`]
+/// with the same middleware.
+#[must_use]
+pub fn admin_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    app_with(state, RouteSet::ADMIN)
+}
+
+fn app_with(
+    state: AppState,
+    set: RouteSet,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -149,11 +247,13 @@ pub fn app(
     let limits = state.config().limits;
     App::new()
         .app_data(web::Data::new(state))
-        .configure(router)
-        // After `router`, so the configured limits replace its defaults.
+        .configure(routes(set))
+        // After `routes`, so the configured limits replace its defaults.
         .configure(extractors(&limits))
         .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
         .wrap(from_fn(middleware::api_errors))
         .wrap(from_fn(middleware::limit_query))
+        .wrap(from_fn(middleware::time_body))
+        .wrap(from_fn(peers::refuse_over_cap))
         .wrap(from_fn(middleware::observe))
 }

@@ -1318,6 +1318,162 @@ async fn reload_is_off_without_an_admin_token() {
         .error(StatusCode::NOT_FOUND, "no_route");
 }
 
+// Issue 18 item 8: with an admin listener, the public one has no admin route and no metrics.
+#[actix_web::test]
+async fn with_an_admin_listener_the_admin_routes_are_only_there() {
+    let config = ServeConfig {
+        admin_token: Some(TOKEN.into()),
+        admin_listen: Some("127.0.0.1:9180".into()),
+        ..ServeConfig::default()
+    };
+    let public = app!(config.clone());
+    send(&public, reload_request(Some(TOKEN)).to_request())
+        .await
+        .error(StatusCode::NOT_FOUND, "no_route");
+    send(
+        &public,
+        test::TestRequest::get().uri("/metrics").to_request(),
+    )
+    .await
+    .error(StatusCode::NOT_FOUND, "no_route");
+    let r = send(
+        &public,
+        test::TestRequest::get()
+            .uri("/v1/lookup?postcode=NR1%201AA")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "the API stays public");
+
+    let admin =
+        test::init_service(server::admin_app(state_with(config, DataSource::Embedded))).await;
+    send(
+        &admin,
+        reload_request(Some("wrong-token-0123456789")).to_request(),
+    )
+    .await
+    .error(StatusCode::UNAUTHORIZED, "unauthorized");
+    let metrics = send(
+        &admin,
+        test::TestRequest::get().uri("/metrics").to_request(),
+    )
+    .await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(metrics.text().contains("careband_http_requests_total"));
+    send(
+        &admin,
+        test::TestRequest::get()
+            .uri("/v1/lookup?postcode=NR1%201AA")
+            .to_request(),
+    )
+    .await
+    .error(StatusCode::NOT_FOUND, "no_route");
+}
+
+#[actix_web::test]
+async fn without_an_admin_listener_a_public_listener_off_loopback_has_no_admin_route() {
+    let config = ServeConfig {
+        listen: "0.0.0.0:8080".into(),
+        admin_token: Some(TOKEN.into()),
+        ..ServeConfig::default()
+    };
+    let app = app!(config);
+    send(&app, reload_request(Some(TOKEN)).to_request())
+        .await
+        .error(StatusCode::NOT_FOUND, "no_route");
+    let metrics = send(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    assert_eq!(
+        metrics.status,
+        StatusCode::OK,
+        "metrics stay where they were"
+    );
+    assert!(
+        ServeConfig::default().admin_on_public(),
+        "127.0.0.1 is loopback"
+    );
+}
+
+// Issue 18 item 1: 50,000 made-up method tokens grew /metrics to 97 MB.
+#[actix_web::test]
+async fn thousands_of_method_tokens_and_statuses_add_no_metric_series() {
+    let app = app!();
+    let flood = |from: usize, to: usize| {
+        (from..to).map(|i| {
+            test::TestRequest::default()
+                .method(actix_web::http::Method::from_bytes(format!("TOK{i}").as_bytes()).unwrap())
+                .uri(if i % 2 == 0 {
+                    "/healthz"
+                } else {
+                    "/no/such/route"
+                })
+                .to_request()
+        })
+    };
+    for req in flood(0, 10) {
+        send(&app, req).await;
+    }
+    // The first scrape adds the series of /metrics itself.
+    send(&app, test::TestRequest::get().uri("/metrics").to_request()).await;
+    let series = |text: &str| text.lines().filter(|l| l.starts_with("careband_")).count();
+    let before = send(&app, test::TestRequest::get().uri("/metrics").to_request())
+        .await
+        .text();
+    for req in flood(10, 2010) {
+        send(&app, req).await;
+    }
+    let after = send(&app, test::TestRequest::get().uri("/metrics").to_request())
+        .await
+        .text();
+    assert!(!after.contains("TOK"), "a method token is a label value");
+    assert_eq!(series(&after), series(&before), "{after}");
+    assert!(
+        after.len() < before.len() + 500,
+        "/metrics grew from {} to {} bytes",
+        before.len(),
+        after.len()
+    );
+}
+
+// Issue 18 item 1: a body that stops arriving is answered 408 and its connection closed.
+#[actix_web::test]
+async fn a_body_that_stalls_gets_a_408_and_the_connection_is_closed() {
+    use std::io::{Read, Write};
+    let mut config = ServeConfig::default();
+    config.limits.body_idle_timeout_ms = 200;
+    let (base, handle) = serve(state_with(config, DataSource::Embedded));
+    let addr = base.trim_start_matches("http://").to_string();
+    let reply = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(
+                b"POST /v1/lookup HTTP/1.1\r\nHost: careband\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n[{\"postcode\"",
+            )
+            .unwrap();
+        let started = std::time::Instant::now();
+        let mut reply = Vec::new();
+        // read_to_end ends only when the server closes the connection.
+        stream.read_to_end(&mut reply).unwrap();
+        (String::from_utf8_lossy(&reply).into_owned(), started.elapsed())
+    })
+    .await
+    .unwrap();
+    handle.stop(false).await;
+    let (reply, took) = reply;
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("\"code\":\"request_timeout\""), "{reply}");
+    assert!(
+        reply.to_ascii_lowercase().contains("connection: close"),
+        "{reply}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "answered after {took:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // A real server
 

@@ -7,6 +7,7 @@
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
 //! batch-count answers,
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
+//! `serve` the built server under slow clients and at shutdown,
 //! and `web` the page. Shared helpers are in `common`.
 
 // What tests do by nature, allowed once here rather than file by file.
@@ -41,6 +42,9 @@ mod geocoder;
 mod layers;
 mod places;
 mod schemes;
+// Needs prlimit and the 127.0.0.0/8 loopback range.
+#[cfg(target_os = "linux")]
+mod serve;
 mod sheets;
 mod validate;
 mod web;

@@ -55,3 +55,61 @@ async fn the_page_files_are_served_and_others_are_a_json_404() {
         r.error(StatusCode::NOT_FOUND, "map_library_not_installed");
     }
 }
+
+/// Runs the served `app.js`'s link-parameter helpers (between its `page-params` markers) in
+/// Node on `cases`, a JavaScript array of `[function name, argument]`; returns their results.
+fn page_params(js: &str, cases: &str) -> Vec<serde_json::Value> {
+    let start = js
+        .find("// page-params:begin")
+        .expect("app.js marks its link-parameter helpers");
+    let end = js.find("// page-params:end").expect("and their end");
+    let program = format!(
+        "{}\nconst fns = {{ tileTemplate, attributionText }};\n\
+         console.log(JSON.stringify({cases}.map(([f, arg]) => fns[f](arg))));\n",
+        &js[start..end]
+    );
+    let out = std::process::Command::new("node")
+        .args(["-e", &program])
+        .output()
+        .expect("node runs (the page's tests need it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+// Issue 18 item 5: a link could put markup (a "log in" link) into the map's attribution.
+#[actix_web::test]
+async fn the_tiles_attribution_of_a_link_is_text_and_the_tile_url_an_https_template() {
+    let js = get("/static/app.js").await.text();
+    let results = page_params(
+        &js,
+        r#"[
+          ["attributionText", "<a href=\"https://evil.example/\">Log in</a> & 'more'"],
+          ["attributionText", null],
+          ["attributionText", "x".repeat(500)],
+          ["tileTemplate", "https://tile.example/{z}/{x}/{y}.png"],
+          ["tileTemplate", "https://{s}.tile.example/{z}/{x}/{y}{r}.png"],
+          ["tileTemplate", "http://tile.example/{z}/{x}/{y}.png"],
+          ["tileTemplate", "javascript:alert(1)//{z}/{x}/{y}"],
+          ["tileTemplate", "https://tile.example/{z}/{x}.png"],
+          ["tileTemplate", "https://tile.example/{z}/{x}/{y}.png\"><img src=x>"],
+          ["tileTemplate", "https://tile.example/{z}/{x}/{y}.png?k={attribution}"],
+          ["tileTemplate", "https://user:pw@tile.example/{z}/{x}/{y}.png"],
+          ["tileTemplate", null]
+        ]"#,
+    );
+    assert_eq!(
+        results[0],
+        "&lt;a href=&quot;https://evil.example/&quot;&gt;Log in&lt;/a&gt; &amp; &#39;more&#39;"
+    );
+    assert_eq!(results[1], "");
+    assert_eq!(results[2].as_str().unwrap().len(), 200, "the credit is cut");
+    assert_eq!(results[3], "https://tile.example/{z}/{x}/{y}.png");
+    assert_eq!(results[4], "https://{s}.tile.example/{z}/{x}/{y}{r}.png");
+    for (i, r) in results.iter().enumerate().skip(5) {
+        assert!(r.is_null(), "case {i} was accepted: {r}");
+    }
+}

@@ -316,6 +316,25 @@ await check('without the map library the page says so and still answers', async 
   await cardShows(page, body);
 });
 
+await check('link parameters for the background map are shown as text, never as markup', async (page) => {
+  // Tile images are not fetched: the check is about what the page shows.
+  await page.route('https://tile.example/**', (route) => route.abort());
+  const attribution = '<a id="spoof" href="https://evil.example/login">Log in to your council account</a>';
+  await open(page, `&tiles=${encodeURIComponent('https://tile.example/{z}/{x}/{y}.png')}&tiles_attribution=${encodeURIComponent(attribution)}`);
+  await page.waitForSelector('.leaflet-control-attribution', { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelector('.leaflet-control-attribution').textContent.includes('Log in'));
+  assert(await page.locator('#spoof').count() === 0, 'the attribution became a link');
+  const credit = await page.textContent('.leaflet-control-attribution');
+  assert(credit.includes(attribution), `the attribution is not shown as its text: ${credit}`);
+  assert(await page.locator('.leaflet-tile-pane img').count() > 0, 'the https tile template was not used');
+});
+
+await check('a tile URL that is not an https template gives no background map', async (page) => {
+  await open(page, `&tiles=${encodeURIComponent('javascript:alert(1)//{z}/{x}/{y}')}`);
+  await page.waitForSelector('.leaflet-overlay-pane path:not([d="M0 0"])', { timeout: 20000 });
+  assert(await page.locator('.leaflet-tile-pane img').count() === 0, 'a tile layer was added');
+});
+
 await check('a 360 px phone shows the whole card without sideways scrolling', async (page) => {
   await page.setViewportSize({ width: 360, height: 740 });
   const { body } = await api(`/v1/lookup?postcode=NR1%201AA&date=${DATE}`);

@@ -25,7 +25,7 @@ use careband::server::{self, AppState};
 )]
 pub struct ServeArgs {
     /// TOML settings file (keys: `listen`, `data_dir`, `cors_origins`, `log_level`,
-    /// `log_queries`, `admin_token`, `[limits]`, `[geocoder]`).
+    /// `log_queries`, `admin_token`, `admin_listen`, `[limits]`, `[geocoder]`).
     #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -58,6 +58,31 @@ pub struct ServeArgs {
     /// Worker threads; 0 means one per CPU core [default: 0].
     #[arg(long, env = "CAREBAND_WORKERS", value_name = "N")]
     workers: Option<usize>,
+    /// Longest pause between two pieces of a request body, milliseconds; then 408 and the
+    /// connection is closed [default: 10000].
+    #[arg(long, env = "CAREBAND_BODY_IDLE_TIMEOUT_MS", value_name = "MS")]
+    body_idle_timeout_ms: Option<u64>,
+    /// Time from the end of a request's headers by which its whole body must have arrived,
+    /// milliseconds; then 408 and the connection is closed [default: 120000].
+    #[arg(long, env = "CAREBAND_REQUEST_DEADLINE_MS", value_name = "MS")]
+    request_deadline_ms: Option<u64>,
+    /// Open connections, all workers together (lowered to fit the open-file limit); more
+    /// clients wait to be accepted [default: 4096].
+    #[arg(long, env = "CAREBAND_MAX_CONNECTIONS", value_name = "N")]
+    max_connections: Option<usize>,
+    /// Open connections from one client IP address; requests on more get 429. 0 turns the
+    /// cap off (behind a reverse proxy) [default: 128].
+    #[arg(long, env = "CAREBAND_MAX_CONNECTIONS_PER_IP", value_name = "N")]
+    max_connections_per_ip: Option<usize>,
+    /// After SIGTERM, time requests in flight get to finish, seconds (SIGINT and Ctrl-C stop
+    /// at once) [default: 30].
+    #[arg(long, env = "CAREBAND_SHUTDOWN_TIMEOUT_S", value_name = "SECONDS")]
+    shutdown_timeout_s: Option<u64>,
+    /// Separate address for /admin/reload and /metrics (and the health routes); the public
+    /// listener then answers 404 for them. Unset: they stay on the public listener,
+    /// /admin/reload only when that is a loopback address.
+    #[arg(long, env = "CAREBAND_ADMIN_LISTEN", value_name = "ADDR")]
+    admin_listen: Option<String>,
     /// Log filter, e.g. `info` or `careband=debug` [default: info].
     #[arg(long, env = "CAREBAND_LOG_LEVEL", value_name = "FILTER")]
     log_level: Option<String>,
@@ -174,6 +199,16 @@ impl ServeArgs {
             .unwrap_or(l.client_request_timeout_ms);
         l.keep_alive_s = self.keep_alive_s.unwrap_or(l.keep_alive_s);
         l.workers = self.workers.unwrap_or(l.workers);
+        l.body_idle_timeout_ms = self.body_idle_timeout_ms.unwrap_or(l.body_idle_timeout_ms);
+        l.request_deadline_ms = self.request_deadline_ms.unwrap_or(l.request_deadline_ms);
+        l.max_connections = self.max_connections.unwrap_or(l.max_connections);
+        l.max_connections_per_ip = self
+            .max_connections_per_ip
+            .unwrap_or(l.max_connections_per_ip);
+        l.shutdown_timeout_s = self.shutdown_timeout_s.unwrap_or(l.shutdown_timeout_s);
+        if self.admin_listen.is_some() {
+            c.admin_listen = self.admin_listen;
+        }
         if let Some(v) = self.log_level {
             c.log_level = v;
         }
@@ -203,6 +238,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if config.log_queries {
         tracing::warn!("log_queries is on: postcodes, addresses and coordinates will be logged");
     }
+    if config.admin_token.is_some() && config.admin_listen.is_none() && !config.admin_on_public() {
+        tracing::warn!(
+            "POST /admin/reload is off: the public listener is not on a loopback address; \
+             set admin_listen to serve it on another address, or reload with SIGHUP"
+        );
+    }
+    let open_files = raise_open_file_limit();
     let source = config
         .data_dir
         .clone()
@@ -225,40 +267,126 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let state = AppState::with_geocoder(Arc::new(dataset), source, config.clone(), geocoder);
-    actix_web::rt::System::new().block_on(serve(state, addr, &config))?;
+    actix_web::rt::System::new().block_on(serve(state, addr, &config, open_files))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// File descriptors kept out of the connection budget: the listeners, the runtime's own
+/// (epoll, event fds per worker), logging, and the data files a reload opens.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the soft open-file limit to the hard limit, logs the figure and returns it (`None`
+/// when it cannot be read).
+fn raise_open_file_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        match rlimit::increase_nofile_limit(u64::MAX) {
+            Ok(n) => {
+                tracing::info!(open_files = n, "open-file limit");
+                Some(n)
+            }
+            Err(e) => {
+                let soft = rlimit::getrlimit(rlimit::Resource::NOFILE)
+                    .ok()
+                    .map(|(soft, _)| soft);
+                tracing::warn!(error = %e, open_files = soft, "cannot raise the open-file limit");
+                soft
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// The per-worker connection cap for a total of `total` over `workers` workers, with the
+/// total first lowered to fit under the open-file limit.
+fn per_worker_connections(total: usize, workers: usize, open_files: Option<u64>) -> usize {
+    let fit = open_files
+        .map(|n| usize::try_from(n.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX))
+        .map_or(total, |room| total.min(room.max(workers)));
+    if fit < total {
+        tracing::warn!(
+            max_connections = fit,
+            configured = total,
+            "max_connections lowered to fit the open-file limit"
+        );
+    }
+    fit.div_ceil(workers.max(1)).max(1)
+}
+
+fn keep_alive(seconds: u64) -> actix_web::http::KeepAlive {
+    if seconds == 0 {
+        actix_web::http::KeepAlive::Disabled
+    } else {
+        actix_web::http::KeepAlive::Timeout(Duration::from_secs(seconds))
+    }
 }
 
 async fn serve(
     state: AppState,
     addr: std::net::SocketAddr,
     config: &ServeConfig,
+    open_files: Option<u64>,
 ) -> anyhow::Result<()> {
     let limits = config.limits;
+    let workers = if limits.workers > 0 {
+        limits.workers
+    } else {
+        std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    };
+    let per_worker = per_worker_connections(limits.max_connections, workers, open_files);
+    tracing::info!(
+        workers,
+        max_connections = per_worker * workers,
+        max_connections_per_ip = limits.max_connections_per_ip,
+        "connection caps"
+    );
+    let peers = server::peers::PeerCounter::new(limits.max_connections_per_ip);
     let app_state = state.clone();
-    let mut server = HttpServer::new(move || server::app(app_state.clone()))
+    let server = HttpServer::new(move || server::app(app_state.clone()))
         .client_request_timeout(Duration::from_millis(limits.client_request_timeout_ms))
-        .keep_alive(if limits.keep_alive_s == 0 {
-            actix_web::http::KeepAlive::Disabled
-        } else {
-            actix_web::http::KeepAlive::Timeout(Duration::from_secs(limits.keep_alive_s))
-        })
-        .shutdown_timeout(10);
-    if limits.workers > 0 {
-        server = server.workers(limits.workers);
-    }
-    let server = server
+        .keep_alive(keep_alive(limits.keep_alive_s))
+        .shutdown_timeout(limits.shutdown_timeout_s)
+        .workers(workers)
+        .max_connections(per_worker)
+        .on_connect(
+            move |conn: &dyn std::any::Any, data: &mut actix_web::dev::Extensions| {
+                peers.on_connect(conn, data);
+            },
+        )
         .bind(addr)
         .with_context(|| format!("cannot listen on {addr}"))?;
     for a in server.addrs() {
         tracing::info!(address = %a, "listening on http://{a}");
     }
+    let admin = match config.admin_addr()? {
+        Some(admin_addr) => {
+            let admin_state = state.clone();
+            let admin = HttpServer::new(move || server::admin_app(admin_state.clone()))
+                .client_request_timeout(Duration::from_millis(limits.client_request_timeout_ms))
+                .keep_alive(keep_alive(limits.keep_alive_s))
+                .shutdown_timeout(limits.shutdown_timeout_s)
+                .workers(1)
+                .bind(admin_addr)
+                .with_context(|| format!("cannot listen on {admin_addr} (admin_listen)"))?;
+            for a in admin.addrs() {
+                tracing::info!(address = %a, "admin routes on http://{a}");
+            }
+            Some(admin.run())
+        }
+        None => None,
+    };
     #[cfg(unix)]
     actix_web::rt::spawn(reload_on_sighup(state));
-    server
-        .run()
-        .await
-        .context("the server stopped with an error")
+    let public = server.run();
+    match admin {
+        Some(admin) => {
+            let (public, admin) = tokio::join!(public, admin);
+            public.context("the server stopped with an error")?;
+            admin.context("the admin listener stopped with an error")
+        }
+        None => public.await.context("the server stopped with an error"),
+    }
 }
 
 /// Reloads the dataset on every SIGHUP (a refused dataset is logged and the old one kept).
