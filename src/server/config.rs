@@ -19,6 +19,13 @@
 //! client_request_timeout_ms = 5000
 //! keep_alive_s = 5
 //! workers = 0                          # 0: one per CPU core
+//! pool_threads = 0                     # expensive work; 0: one fewer than the cores (at least 1)
+//! pool_low_priority = true             # run expensive work at the lowest OS priority
+//! pool_queue = 16                      # bulk/area/place/band requests running or waiting
+//! batch_concurrency = 2                # batch uploads read and answered at once
+//! batch_queue = 4                      # batch uploads waiting for a turn (bodies unread)
+//! work_budget = 50000                  # postcodes one request may resolve
+//! retry_after_s = 5                    # Retry-After of a 503 queue_full
 //!
 //! [geocoder]                           # absent: no external geocoder (the default)
 //! kind = "nominatim"                   # or "os-places"
@@ -60,6 +67,25 @@ pub const DEFAULT_CLIENT_REQUEST_TIMEOUT_MS: u64 = 5000;
 
 /// Default keep-alive of idle connections, seconds.
 pub const DEFAULT_KEEP_ALIVE_S: u64 = 5;
+
+/// Default number of bulk, area-summary, place-search and band-drawing requests running or
+/// waiting on the expensive-work pool at once; more get 503.
+pub const DEFAULT_POOL_QUEUE: usize = 16;
+
+/// Default number of batch uploads read and answered at once (each may hold up to
+/// [`crate::server::BATCH_MAX_BYTES`] of body in memory).
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 2;
+
+/// Default number of batch uploads waiting for a turn, their bodies not yet read; more get
+/// 503.
+pub const DEFAULT_BATCH_QUEUE: usize = 4;
+
+/// Default number of postcodes one request may resolve for area summaries and place extents
+/// (the largest postcode area of the shipped data, BS, has about 47,000 postcodes).
+pub const DEFAULT_WORK_BUDGET: u64 = 50_000;
+
+/// Default `Retry-After` of a 503 `queue_full`, seconds.
+pub const DEFAULT_RETRY_AFTER_S: u64 = 5;
 
 /// Default log filter (`tracing` env-filter syntax).
 pub const DEFAULT_LOG_LEVEL: &str = "info";
@@ -116,6 +142,40 @@ pub struct Limits {
     pub keep_alive_s: u64,
     /// Worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// Threads of the pool that runs expensive work (batches, bulk requests, area summaries,
+    /// place searches, band drawings); 0 means one fewer than the CPU cores, at least 1, so
+    /// single lookups always have a core.
+    pub pool_threads: usize,
+    /// Run the expensive-work threads at the lowest OS priority (niceness 19), so they take
+    /// the CPU only when single lookups leave it idle.
+    pub pool_low_priority: bool,
+    /// Bulk, area-summary, place-search and band-drawing requests running or waiting on the
+    /// pool at once; more get 503 `queue_full`.
+    pub pool_queue: usize,
+    /// Batch uploads read and answered at once.
+    pub batch_concurrency: usize,
+    /// Batch uploads waiting for a turn, their bodies not yet read; more get 503 `queue_full`.
+    pub batch_queue: usize,
+    /// Postcodes one request may resolve for area summaries and place extents (shared by the
+    /// queries of a bulk request); more: 400 `over_budget`.
+    pub work_budget: u64,
+    /// `Retry-After` of a 503 `queue_full`, seconds.
+    pub retry_after_s: u64,
+}
+
+impl Limits {
+    /// The expensive-work pool's thread count: [`Limits::pool_threads`], or for 0 one fewer
+    /// than the CPU cores, at least 1.
+    #[must_use]
+    pub fn pool_thread_count(&self) -> usize {
+        if self.pool_threads > 0 {
+            return self.pool_threads;
+        }
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .saturating_sub(1)
+            .max(1)
+    }
 }
 
 impl Default for Limits {
@@ -126,6 +186,13 @@ impl Default for Limits {
             client_request_timeout_ms: DEFAULT_CLIENT_REQUEST_TIMEOUT_MS,
             keep_alive_s: DEFAULT_KEEP_ALIVE_S,
             workers: 0,
+            pool_threads: 0,
+            pool_low_priority: true,
+            pool_queue: DEFAULT_POOL_QUEUE,
+            batch_concurrency: DEFAULT_BATCH_CONCURRENCY,
+            batch_queue: DEFAULT_BATCH_QUEUE,
+            work_budget: DEFAULT_WORK_BUDGET,
+            retry_after_s: DEFAULT_RETRY_AFTER_S,
         }
     }
 }
@@ -206,6 +273,18 @@ impl ServeConfig {
         }
         if self.limits.max_query_bytes == 0 {
             return Err(invalid("limits.max_query_bytes", "must be above 0".into()));
+        }
+        if self.limits.pool_queue == 0 {
+            return Err(invalid("limits.pool_queue", "must be above 0".into()));
+        }
+        if self.limits.batch_concurrency == 0 {
+            return Err(invalid(
+                "limits.batch_concurrency",
+                "must be above 0".into(),
+            ));
+        }
+        if self.limits.work_budget == 0 {
+            return Err(invalid("limits.work_budget", "must be above 0".into()));
         }
         for o in &self.cors_origins {
             if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pool;
 #[expect(
     clippy::missing_errors_doc,
     reason = "a handler's errors are the responses its #[utoipa::path] lists; its doc comment is \

@@ -40,6 +40,7 @@ mod free_text;
 mod geocoder;
 mod layers;
 mod places;
+mod pool;
 mod schemes;
 mod validate;
 mod web;
