@@ -27,6 +27,7 @@ use std::io::{self, Cursor, Read, Seek, Write};
 use std::num::NonZeroUsize;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -176,8 +177,12 @@ pub struct BatchOptions {
     pub delimiter: Option<u8>,
     /// Write for Excel: a UTF-8 byte order mark first and CRLF line ends.
     pub excel: bool,
-    /// Worker threads; `None` uses rayon's global pool (one per core).
+    /// Worker threads; `None` uses [`BatchOptions::pool`], else rayon's global pool (one per
+    /// core).
     pub threads: Option<NonZeroUsize>,
+    /// A pool to answer the rows on when [`BatchOptions::threads`] is `None` (the server's
+    /// expensive-work pool, shared by every batch so together they use only its threads).
+    pub pool: Option<Arc<rayon::ThreadPool>>,
     /// Worksheet of an `.xlsx` input; `None` is the first one.
     pub sheet: Option<String>,
     /// Rows per chunk (at least 1); memory use grows with it.
@@ -197,6 +202,7 @@ impl BatchOptions {
             delimiter: None,
             excel: false,
             threads: None,
+            pool: None,
             sheet: None,
             chunk_rows: CHUNK_ROWS,
             xlsx_limits: XlsxLimits::default(),
@@ -725,7 +731,7 @@ fn drive(
         return Err(BatchError::Empty);
     }
     let (header, plan) = header_plan(&chunk, opts)?;
-    let pool = opts
+    let own = opts
         .threads
         .map(|n| {
             rayon::ThreadPoolBuilder::new()
@@ -734,6 +740,7 @@ fn drive(
                 .map_err(BatchError::Threads)
         })
         .transpose()?;
+    let pool = own.as_ref().or(opts.pool.as_deref());
     let layout = columns::Layout::new(ds);
     let result_names = layout.names();
     let ctx = Ctx {
@@ -787,7 +794,7 @@ fn drive(
     let mut done: Option<Answered> = None;
     while !cur.rows.is_empty() {
         let (answered, io) = overlap(
-            pool.as_ref(),
+            pool,
             || answer_chunk(&ctx, &cur),
             || {
                 if let Some(slices) = done.take() {

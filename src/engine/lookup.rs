@@ -13,6 +13,7 @@ use crate::engine::answer::{
     PlacesAnswer, PointAnswer, PostcodeFacts, Precision, Resolution, SchemeAnswer, SchemeSummary,
     SummaryLevel,
 };
+use crate::engine::budget::{Budget, OverBudget};
 use crate::engine::coord::{Bng, CoordError, LonLat};
 use crate::engine::currency;
 use crate::engine::dataset::{Dataset, PostcodeRecord, PostcodeStatus};
@@ -74,6 +75,9 @@ pub enum LookupError {
     /// Free text with nothing in it.
     #[error("the text is empty: give a postcode, a road and town, or a place name")]
     EmptyText,
+    /// The query needs more postcodes resolved than its [`Budget`] has left.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
 }
 
 fn note_text(notes: &[String]) -> String {
@@ -107,18 +111,34 @@ impl LookupError {
     }
 }
 
-/// Answers a query on a date.
+/// Answers a query on a date, with no limit on the work.
 ///
 /// # Errors
 /// [`LookupError`] for bad input or unknown postcodes.
 pub fn lookup(ds: &Dataset, q: &Query, date: NaiveDate) -> Result<Answer, LookupError> {
+    lookup_within(ds, q, date, &Budget::unlimited())
+}
+
+/// Answers a query on a date, spending from `budget` one unit per postcode resolved for an
+/// area summary or a place's extent (a full postcode or a point costs nothing). The budget is
+/// checked before each summary or extent, so a refused query has done none of that work.
+///
+/// # Errors
+/// [`LookupError`] for bad input or unknown postcodes; [`LookupError::OverBudget`] when the
+/// work does not fit in what is left of `budget`.
+pub fn lookup_within(
+    ds: &Dataset,
+    q: &Query,
+    date: NaiveDate,
+    budget: &Budget,
+) -> Result<Answer, LookupError> {
     match q {
-        Query::Postcode(text) => lookup_postcode(ds, text, date),
+        Query::Postcode(text) => lookup_postcode(ds, text, date, budget),
         Query::Point { lat, lon } => {
             let at = LonLat::new(*lon, *lat)?;
             Ok(exact_point(ds, format!("{lat},{lon}"), at, date))
         }
-        Query::Text(text) => lookup_text(ds, text, date),
+        Query::Text(text) => lookup_text(ds, text, date, budget),
         Query::Bng { easting, northing } => {
             let bng = Bng::new(*easting, *northing)?;
             let at = ds.grid.to_lon_lat(bng)?;
@@ -147,7 +167,12 @@ fn exact_point(ds: &Dataset, query: String, at: LonLat, date: NaiveDate) -> Answ
     })
 }
 
-fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, LookupError> {
+fn lookup_postcode(
+    ds: &Dataset,
+    text: &str,
+    date: NaiveDate,
+    budget: &Budget,
+) -> Result<Answer, LookupError> {
     let parsed = postcode::parse(text)?;
     match &parsed {
         PostcodeQuery::Unit(pc) => {
@@ -196,11 +221,16 @@ fn lookup_postcode(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, 
                 resolution,
             }))
         }
-        partial => summarise(ds, partial, date).map(Answer::Area),
+        partial => summarise(ds, partial, date, budget).map(Answer::Area),
     }
 }
 
-fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSummary, LookupError> {
+fn summarise(
+    ds: &Dataset,
+    q: &PostcodeQuery,
+    date: NaiveDate,
+    budget: &Budget,
+) -> Result<AreaSummary, LookupError> {
     let level = match q {
         PostcodeQuery::Sector(_) => SummaryLevel::Sector,
         PostcodeQuery::District(_) => SummaryLevel::District,
@@ -215,6 +245,7 @@ fn summarise(ds: &Dataset, q: &PostcodeQuery, date: NaiveDate) -> Result<AreaSum
     if records.is_empty() {
         return Err(LookupError::UnknownArea(q.as_str().to_string()));
     }
+    budget.spend(records.len() as u64)?;
     let mut outside = 0;
     let mut per_scheme: BTreeMap<String, SchemeSummary> = BTreeMap::new();
     for r in &records {
@@ -302,16 +333,21 @@ const OUTSIDE: &str = "outside coverage";
 
 /// Free text: a postcode in it wins; a whole-text partial postcode is summarised; anything
 /// else is read by the gazetteer into ranked candidates.
-fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, LookupError> {
+fn lookup_text(
+    ds: &Dataset,
+    text: &str,
+    date: NaiveDate,
+    budget: &Budget,
+) -> Result<Answer, LookupError> {
     if !text.chars().any(char::is_alphanumeric) {
         return Err(LookupError::EmptyText);
     }
     if postcode::parse(text).is_ok() {
-        return lookup_postcode(ds, text, date);
+        return lookup_postcode(ds, text, date, budget);
     }
     let found = ds.places.find_preferring(text, |p| in_coverage(ds, p.at));
     if let Some(pc) = &found.understood.postcode {
-        return lookup_postcode(ds, pc, date);
+        return lookup_postcode(ds, pc, date, budget);
     }
     if found.candidates.is_empty() {
         return Err(LookupError::NoPlace {
@@ -330,8 +366,8 @@ fn lookup_text(ds: &Dataset, text: &str, date: NaiveDate) -> Result<Answer, Look
         .candidates
         .iter()
         .enumerate()
-        .map(|(i, c)| candidate(ds, c, i + 1, date))
-        .collect();
+        .map(|(i, c)| candidate(ds, c, i + 1, date, budget))
+        .collect::<Result<_, _>>()?;
     let differs = if stands_out {
         candidates[0].extent.differs.clone()
     } else {
@@ -390,7 +426,13 @@ fn in_coverage(ds: &Dataset, at: LonLat) -> bool {
     })
 }
 
-fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> PlaceCandidate {
+fn candidate(
+    ds: &Dataset,
+    c: &Candidate<'_>,
+    rank: usize,
+    date: NaiveDate,
+    budget: &Budget,
+) -> Result<PlaceCandidate, OverBudget> {
     let p = c.place;
     let (precision, precision_note) = match (p.kind, p.source) {
         (PlaceKind::Road, _) => (
@@ -411,8 +453,8 @@ fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> P
         ),
     };
     let resolution = resolve(ds, p.at, date);
-    let extent = extent(ds, c, &resolution, date);
-    PlaceCandidate {
+    let extent = extent(ds, c, &resolution, date, budget)?;
+    Ok(PlaceCandidate {
         rank,
         label: p.label(),
         name: p.name.clone(),
@@ -426,7 +468,7 @@ fn candidate(ds: &Dataset, c: &Candidate<'_>, rank: usize, date: NaiveDate) -> P
         precision_note,
         resolution,
         extent,
-    }
+    })
 }
 
 /// Resolves the live postcodes of a candidate's extent (evenly sampled beyond
@@ -436,9 +478,11 @@ fn extent(
     c: &Candidate<'_>,
     at_point: &Resolution,
     date: NaiveDate,
-) -> ExtentSummary {
+    budget: &Budget,
+) -> Result<ExtentSummary, OverBudget> {
     let (ids, basis) = ds.places.extent_postcodes(c.place);
     let step = ids.len().div_ceil(EXTENT_SAMPLE).max(1);
+    budget.spend(ids.len().div_ceil(step) as u64)?;
     let records = ds.postcodes.records();
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut resolved = 0;
@@ -519,7 +563,7 @@ fn extent(
             point.join(", ")
         )
     };
-    ExtentSummary {
+    Ok(ExtentSummary {
         basis: if step > 1 {
             format!("{basis}; every {step}th of {} resolved", ids.len())
         } else {
@@ -533,7 +577,7 @@ fn extent(
         verdict,
         differs,
         alternatives,
-    }
+    })
 }
 
 /// Every part of a resolution that the extent check compares, as (part, value compared,

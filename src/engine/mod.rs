@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod bands_map;
+pub mod budget;
 pub mod coord;
 pub mod currency;
 pub mod dataset;

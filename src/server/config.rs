@@ -25,6 +25,13 @@
 //! max_connections = 4096               # open connections, all workers together
 //! max_connections_per_ip = 128         # open connections from one client address; 0: no cap
 //! shutdown_timeout_s = 30              # drain after SIGTERM before cutting requests
+//! pool_threads = 0                     # expensive work; 0: one fewer than the cores (at least 1)
+//! pool_low_priority = true             # run expensive work at the lowest OS priority
+//! pool_queue = 16                      # bulk/area/place/band requests running or waiting
+//! batch_concurrency = 2                # batch uploads read and answered at once
+//! batch_queue = 4                      # batch uploads waiting for a turn (bodies unread)
+//! work_budget = 50000                  # postcodes one request may resolve
+//! retry_after_s = 5                    # Retry-After of a 503 queue_full
 //!
 //! [geocoder]                           # absent: no external geocoder (the default)
 //! kind = "nominatim"                   # or "os-places"
@@ -82,6 +89,24 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 128;
 
 /// Default time requests in flight get to finish after a stop signal, seconds.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
+/// Default number of bulk, area-summary, place-search and band-drawing requests running or
+/// waiting on the expensive-work pool at once; more get 503.
+pub const DEFAULT_POOL_QUEUE: usize = 16;
+
+/// Default number of batch uploads read and answered at once (each may hold up to
+/// [`crate::server::BATCH_MAX_BYTES`] of body in memory).
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 2;
+
+/// Default number of batch uploads waiting for a turn, their bodies not yet read; more get
+/// 503.
+pub const DEFAULT_BATCH_QUEUE: usize = 4;
+
+/// Default number of postcodes one request may resolve for area summaries and place extents
+/// (the largest postcode area of the shipped data, BS, has about 47,000 postcodes).
+pub const DEFAULT_WORK_BUDGET: u64 = 50_000;
+
+/// Default `Retry-After` of a 503 `queue_full`, seconds.
+pub const DEFAULT_RETRY_AFTER_S: u64 = 5;
 
 /// Default log filter (`tracing` env-filter syntax).
 pub const DEFAULT_LOG_LEVEL: &str = "info";
@@ -161,6 +186,40 @@ pub struct Limits {
     /// After SIGTERM, the time requests in flight get to finish, seconds; then
     /// their connections are closed without the rest of the answer.
     pub shutdown_timeout_s: u64,
+    /// Threads of the pool that runs expensive work (batches, bulk requests, area summaries,
+    /// place searches, band drawings); 0 means one fewer than the CPU cores, at least 1, so
+    /// single lookups always have a core.
+    pub pool_threads: usize,
+    /// Run the expensive-work threads at the lowest OS priority (niceness 19), so they take
+    /// the CPU only when single lookups leave it idle.
+    pub pool_low_priority: bool,
+    /// Bulk, area-summary, place-search and band-drawing requests running or waiting on the
+    /// pool at once; more get 503 `queue_full`.
+    pub pool_queue: usize,
+    /// Batch uploads read and answered at once.
+    pub batch_concurrency: usize,
+    /// Batch uploads waiting for a turn, their bodies not yet read; more get 503 `queue_full`.
+    pub batch_queue: usize,
+    /// Postcodes one request may resolve for area summaries and place extents (shared by the
+    /// queries of a bulk request); more: 400 `over_budget`.
+    pub work_budget: u64,
+    /// `Retry-After` of a 503 `queue_full`, seconds.
+    pub retry_after_s: u64,
+}
+
+impl Limits {
+    /// The expensive-work pool's thread count: [`Limits::pool_threads`], or for 0 one fewer
+    /// than the CPU cores, at least 1.
+    #[must_use]
+    pub fn pool_thread_count(&self) -> usize {
+        if self.pool_threads > 0 {
+            return self.pool_threads;
+        }
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .saturating_sub(1)
+            .max(1)
+    }
 }
 
 impl Default for Limits {
@@ -176,6 +235,13 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             shutdown_timeout_s: DEFAULT_SHUTDOWN_TIMEOUT_S,
+            pool_threads: 0,
+            pool_low_priority: true,
+            pool_queue: DEFAULT_POOL_QUEUE,
+            batch_concurrency: DEFAULT_BATCH_CONCURRENCY,
+            batch_queue: DEFAULT_BATCH_QUEUE,
+            work_budget: DEFAULT_WORK_BUDGET,
+            retry_after_s: DEFAULT_RETRY_AFTER_S,
         }
     }
 }
@@ -267,6 +333,12 @@ impl ServeConfig {
                 self.limits.request_deadline_ms == 0,
             ),
             ("limits.max_connections", self.limits.max_connections == 0),
+            ("limits.pool_queue", self.limits.pool_queue == 0),
+            (
+                "limits.batch_concurrency",
+                self.limits.batch_concurrency == 0,
+            ),
+            ("limits.work_budget", self.limits.work_budget == 0),
         ] {
             if zero {
                 return Err(invalid(field, "must be above 0".into()));

@@ -116,6 +116,12 @@ pub enum ErrorCode {
     ReloadRefused,
     /// 500: careband broke; the cause is logged, not returned.
     Internal,
+    /// 400: an area summary or place search that needs more postcodes resolved than one
+    /// request may.
+    OverBudget,
+    /// 503: the queue for expensive work (batches, bulk requests, area summaries, place
+    /// searches, band drawings) is full; `Retry-After` says when to try again.
+    QueueFull,
 }
 
 impl ErrorCode {
@@ -166,6 +172,8 @@ impl ErrorCode {
         Self::TooManyConnections,
         Self::ReloadRefused,
         Self::Internal,
+        Self::OverBudget,
+        Self::QueueFull,
     ];
 
     /// The code as it appears in the JSON body.
@@ -217,6 +225,8 @@ impl ErrorCode {
             Self::TooManyConnections => "too_many_connections",
             Self::ReloadRefused => "reload_refused",
             Self::Internal => "internal",
+            Self::OverBudget => "over_budget",
+            Self::QueueFull => "queue_full",
         }
     }
 
@@ -247,7 +257,8 @@ impl ErrorCode {
             | Self::BadColumns
             | Self::BadCsv
             | Self::RequestRefused
-            | Self::FormulaText => StatusCode::BAD_REQUEST,
+            | Self::FormulaText
+            | Self::OverBudget => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PostcodeNotFound
             | Self::PostcodeWithoutPosition
@@ -268,6 +279,7 @@ impl ErrorCode {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             Self::ReloadRefused | Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::QueueFull => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -370,6 +382,14 @@ pub enum ApiError {
     /// caller is an administrator).
     #[error("the new dataset was refused and the previous one keeps serving: {0}")]
     ReloadRefused(String),
+    /// Expensive work is refused because its queue is full (503 with `Retry-After`).
+    #[error("{message}")]
+    Busy {
+        /// What is busy and what to do.
+        message: String,
+        /// Seconds after which a retry may find room.
+        retry_after_s: u64,
+    },
     /// Something broke inside careband (500; the cause is logged with its chain, not
     /// returned).
     #[error("internal error: {context}")]
@@ -485,6 +505,7 @@ impl ApiError {
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::ReloadRefused(_) => ErrorCode::ReloadRefused,
+            Self::Busy { .. } => ErrorCode::QueueFull,
             Self::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -546,6 +567,13 @@ impl ApiError {
                 Self::bad(ErrorCode::EmptyText, Some(text_field), e.to_string())
             }
             LookupError::BadCoordinate(c) => Self::from_coord(&c),
+            LookupError::OverBudget(b) => Self::bad(
+                ErrorCode::OverBudget,
+                Some(text_field),
+                format!(
+                    "too much work for one request: {b} (one postcode resolved is one unit); ask for a smaller area (a sector such as NR1 1 rather than NR), a full postcode, or spread the queries over several requests"
+                ),
+            ),
             other => Self::internal("looking up", other),
         }
     }
@@ -586,6 +614,9 @@ impl ResponseError for ApiError {
             // so it is not kept for another request.
             Self::RequestTimeout { .. } | Self::TooManyConnections { .. } => {
                 res.force_close();
+            }
+            Self::Busy { retry_after_s, .. } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
             }
             _ => {}
         }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod peers;
+pub mod pool;
 #[expect(
     clippy::missing_errors_doc,
     reason = "a handler's errors are the responses its #[utoipa::path] lists; its doc comment is \

@@ -1,5 +1,6 @@
 //! What every request shares: the dataset (swapped whole on reload), the settings, the
-//! metrics, the cache of drawn band areas and the optional external geocoder.
+//! metrics, the cache of drawn band areas, the optional external geocoder and the pool that
+//! runs expensive work.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,6 +16,7 @@ use crate::geocoder::Geocoder;
 use crate::server::config::ServeConfig;
 
 use super::metrics::Metrics;
+use super::pool::WorkPool;
 
 /// Drawn band areas kept at once; beyond this the cache starts afresh (each entry is one
 /// scheme's bands for one set of open centres, a few hundred kilobytes).
@@ -41,6 +43,7 @@ struct Shared {
     bands: Mutex<HashMap<BandsKey, Arc<Vec<MultiPolygon<f64>>>>>,
     reloading: AtomicBool,
     geocoder: Option<Arc<Geocoder>>,
+    work: WorkPool,
 }
 
 /// What a successful reload did.
@@ -99,6 +102,7 @@ impl AppState {
         }
         let metrics = Metrics::new();
         metrics.set_dataset(&dataset.version);
+        let work = WorkPool::new(&config.limits);
         Self {
             inner: Arc::new(Shared {
                 dataset: ArcSwap::new(dataset),
@@ -110,6 +114,7 @@ impl AppState {
                 bands: Mutex::new(HashMap::new()),
                 reloading: AtomicBool::new(false),
                 geocoder,
+                work,
             }),
         }
     }
@@ -146,6 +151,13 @@ impl AppState {
     #[must_use]
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// The bounded pool that runs expensive work (batches, bulk requests, area summaries,
+    /// place searches, band drawings).
+    #[must_use]
+    pub fn work(&self) -> &WorkPool {
+        &self.inner.work
     }
 
     /// The external geocoder, when one is configured.
@@ -197,7 +209,7 @@ impl AppState {
     }
 
     /// The drawn band areas of `scheme` for the given open centres of the dataset of
-    /// `generation`, computing them with `draw` (off the async workers) on a cache miss.
+    /// `generation`, computing them with `draw` (on the expensive-work pool) on a cache miss.
     pub(crate) async fn bands<F>(
         &self,
         generation: u64,
@@ -212,11 +224,7 @@ impl AppState {
         if let Some(hit) = self.bands_cache().get(&key) {
             return Ok(Arc::clone(hit));
         }
-        let drawn = Arc::new(
-            actix_web::web::block(draw)
-                .await
-                .map_err(|e| super::ApiError::internal("drawing band areas", e))?,
-        );
+        let drawn = Arc::new(self.inner.work.run(draw).await?);
         let mut cache = self.bands_cache();
         if cache.len() >= BANDS_CACHE_ENTRIES {
             cache.clear();

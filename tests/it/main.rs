@@ -41,6 +41,7 @@ mod free_text;
 mod geocoder;
 mod layers;
 mod places;
+mod pool;
 mod schemes;
 // Needs prlimit and the 127.0.0.0/8 loopback range.
 #[cfg(target_os = "linux")]

@@ -83,6 +83,30 @@ pub struct ServeArgs {
     /// /admin/reload only when that is a loopback address.
     #[arg(long, env = "CAREBAND_ADMIN_LISTEN", value_name = "ADDR")]
     admin_listen: Option<String>,
+    /// Threads of the pool for expensive work (batches, bulk lookups, area summaries, place
+    /// searches, band drawings); 0 means one fewer than the CPU cores, at least 1 [default: 0].
+    #[arg(long, env = "CAREBAND_POOL_THREADS", value_name = "N")]
+    pool_threads: Option<usize>,
+    /// Run the expensive-work threads at the lowest OS priority [default: true].
+    #[arg(long, env = "CAREBAND_POOL_LOW_PRIORITY", value_name = "BOOL")]
+    pool_low_priority: Option<bool>,
+    /// Bulk, area-summary, place-search and band-drawing requests running or waiting at once;
+    /// more get 503 [default: 16].
+    #[arg(long, env = "CAREBAND_POOL_QUEUE", value_name = "N")]
+    pool_queue: Option<usize>,
+    /// Batch uploads answered at once [default: 2].
+    #[arg(long, env = "CAREBAND_BATCH_CONCURRENCY", value_name = "N")]
+    batch_concurrency: Option<usize>,
+    /// Batch uploads waiting for a turn (bodies unread); more get 503 [default: 4].
+    #[arg(long, env = "CAREBAND_BATCH_QUEUE", value_name = "N")]
+    batch_queue: Option<usize>,
+    /// Postcodes one request may resolve for area summaries and place searches [default:
+    /// 50000].
+    #[arg(long, env = "CAREBAND_WORK_BUDGET", value_name = "POSTCODES")]
+    work_budget: Option<u64>,
+    /// Retry-After of a 503 `queue_full`, seconds [default: 5].
+    #[arg(long, env = "CAREBAND_RETRY_AFTER_S", value_name = "SECONDS")]
+    retry_after_s: Option<u64>,
     /// Log filter, e.g. `info` or `careband=debug` [default: info].
     #[arg(long, env = "CAREBAND_LOG_LEVEL", value_name = "FILTER")]
     log_level: Option<String>,
@@ -209,6 +233,13 @@ impl ServeArgs {
         if self.admin_listen.is_some() {
             c.admin_listen = self.admin_listen;
         }
+        l.pool_threads = self.pool_threads.unwrap_or(l.pool_threads);
+        l.pool_low_priority = self.pool_low_priority.unwrap_or(l.pool_low_priority);
+        l.pool_queue = self.pool_queue.unwrap_or(l.pool_queue);
+        l.batch_concurrency = self.batch_concurrency.unwrap_or(l.batch_concurrency);
+        l.batch_queue = self.batch_queue.unwrap_or(l.batch_queue);
+        l.work_budget = self.work_budget.unwrap_or(l.work_budget);
+        l.retry_after_s = self.retry_after_s.unwrap_or(l.retry_after_s);
         if let Some(v) = self.log_level {
             c.log_level = v;
         }
@@ -267,6 +298,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let state = AppState::with_geocoder(Arc::new(dataset), source, config.clone(), geocoder);
+    state.work().check()?;
+    tracing::info!(
+        threads = state.work().threads(),
+        low_priority = config.limits.pool_low_priority,
+        queue = config.limits.pool_queue,
+        batches = config.limits.batch_concurrency,
+        batch_queue = config.limits.batch_queue,
+        "expensive work runs on its own pool"
+    );
     actix_web::rt::System::new().block_on(serve(state, addr, &config, open_files))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -2,12 +2,15 @@
 //! appended, streamed as they are answered. The work is [`crate::batch`]'s, so the columns,
 //! the per-row errors and the row order are those of `careband batch`.
 //!
-//! The body is read whole first (it is capped at [`BATCH_MAX_BYTES`]) and checked with
+//! A request first waits for a batch turn on the expensive-work pool
+//! ([`crate::server::pool`]); when the queue of waiting batches is full it gets 503
+//! `queue_full` with `Retry-After` without its body being read. With its turn, the body is
+//! read whole (it is capped at [`BATCH_MAX_BYTES`]) and checked with
 //! [`crate::batch::scan_csv`]: a body that is not CSV, has no lookup column, has an unclosed
 //! quote or more than [`BATCH_MAX_ROWS`] rows is refused with a JSON error before any answer
-//! is sent. Only then does the answering start, on a blocking thread that hands the output to
-//! the response in pieces, so the client receives the first rows while later ones are still
-//! being answered.
+//! is sent. Only then does the answering start: the batch's driver thread hands the output to
+//! the response in pieces while the pool answers the rows, so the client receives the first
+//! rows while later ones are still being answered.
 
 use std::io::{self, Write};
 use std::pin::Pin;
@@ -18,7 +21,7 @@ use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use utoipa::IntoParams;
 
 use crate::batch::{self, BatchError, BatchOptions, InputFormat};
@@ -236,8 +239,8 @@ fn too_large() -> ApiError {
     }
 }
 
-/// Reads the body, refusing it as soon as it is over [`BATCH_MAX_BYTES`].
-async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Bytes, ApiError> {
+/// Refuses a body whose `Content-Length` is over [`BATCH_MAX_BYTES`], before it is read.
+fn check_declared_length(req: &HttpRequest) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -246,6 +249,11 @@ async fn read_body(req: &HttpRequest, payload: web::Payload) -> Result<Bytes, Ap
     if declared.is_some_and(|n| n > BATCH_MAX_BYTES as u64) {
         return Err(too_large());
     }
+    Ok(())
+}
+
+/// Reads the body, refusing it as soon as it is over [`BATCH_MAX_BYTES`].
+async fn read_body(payload: web::Payload) -> Result<Bytes, ApiError> {
     payload
         .to_bytes_limited(BATCH_MAX_BYTES)
         .await
@@ -282,7 +290,8 @@ fn scan_error(e: BatchError) -> ApiError {
 /// by header name or named with the parameters). The answer is CSV: every input row, in
 /// order, blank and bad rows included, with the result columns of `careband batch` appended.
 /// At most 100,000 rows and 33,554,432 bytes per request; the input is checked before the
-/// first row is answered, so a broken file is a JSON error, never a short CSV.
+/// first row is answered, so a broken file is a JSON error, never a short CSV. A few batches
+/// are answered at once and a few more wait their turn; beyond that the request is a 503.
 #[utoipa::path(
     post,
     path = "/v1/batch",
@@ -295,6 +304,7 @@ fn scan_error(e: BatchError) -> ApiError {
         (status = 413, description = "Over 100,000 rows or 33,554,432 bytes; `limit` says the cap", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
         (status = 415, description = "Not sent as text/csv, or the body is a workbook or UTF-16 text", body = ErrorBody),
+        (status = 503, description = "The queue of batch uploads is full (`queue_full`; the body was not read); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 pub async fn post_batch(
@@ -306,30 +316,31 @@ pub async fn post_batch(
     check_content_type(&req)?;
     let mut pairs = query.into_inner();
     let summary_only = take_summary(&mut pairs)?;
-    let opts = options(pairs)?;
-    let body = read_body(&req, payload).await?;
-
-    let scan = {
-        let (body, opts) = (body.clone(), opts.clone());
-        web::block(move || batch::scan_csv(&body[..], &opts, BATCH_MAX_ROWS))
-            .await
-            .map_err(|e| ApiError::internal("scanning a batch", e))?
-            .map_err(scan_error)?
-    };
-    if scan.stopped {
-        return Err(ApiError::TooLarge {
-            message: format!(
-                "at most {BATCH_MAX_ROWS} rows per request: split the file, or use careband batch on the command line"
-            ),
-            limit: usize::try_from(BATCH_MAX_ROWS).unwrap_or(usize::MAX),
-        });
-    }
-
-    if summary_only {
-        // Every row answered as for the CSV, the rows thrown away: only the counts go back.
-        let ds = state.dataset();
-        let summary = web::block(move || {
-            batch::run(
+    let mut opts = options(pairs)?;
+    check_declared_length(&req)?;
+    // The turn comes before the body is read, so waiting uploads hold no memory here.
+    let turn = state.work().batch_turn().await?;
+    let body = read_body(payload).await?;
+    opts.pool = Some(state.work().rayon()?);
+    let ds = state.dataset();
+    let filename = format!("careband-{}.csv", opts.date);
+    let (started_tx, started_rx) = oneshot::channel::<Result<Started, ApiError>>();
+    let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
+    state.work().drive(turn, move || {
+        let scan = match batch::scan_csv(&body[..], &opts, BATCH_MAX_ROWS) {
+            Ok(scan) if scan.stopped => {
+                let _ = started_tx.send(Err(too_many_rows()));
+                return;
+            }
+            Ok(scan) => scan,
+            Err(e) => {
+                let _ = started_tx.send(Err(scan_error(e)));
+                return;
+            }
+        };
+        if summary_only {
+            // Every row answered as for the CSV, the rows thrown away: only the counts go back.
+            let summary = batch::run(
                 &body[..],
                 InputFormat::Csv,
                 &mut io::sink(),
@@ -337,23 +348,15 @@ pub async fn post_batch(
                 &ds,
                 &|_| {},
             )
-        })
-        .await
-        .map_err(|e| ApiError::internal("answering a batch", e))?
-        .map_err(|e| ApiError::internal("answering a batch", e))?;
-        return Ok(HttpResponse::Ok()
-            .insert_header(("Careband-Rows", summary.rows.to_string()))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(SummaryBody {
-                message: summary.counts_line(),
-                summary,
-            }));
-    }
-
-    let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
-    let ds = state.dataset();
-    let filename = format!("careband-{}.csv", opts.date);
-    actix_web::rt::task::spawn_blocking(move || {
+            .map(Started::Summary)
+            .map_err(|e| ApiError::internal("answering a batch", e));
+            let _ = started_tx.send(summary);
+            return;
+        }
+        if started_tx.send(Ok(Started::Streaming(scan.rows))).is_err() {
+            // The client left before the answering started.
+            return;
+        }
         let mut out = Pieces {
             tx: tx.clone(),
             buf: Vec::with_capacity(PIECE_BYTES),
@@ -365,16 +368,45 @@ pub async fn post_batch(
             tracing::warn!(error = %e, "a batch request stopped before its last row");
             let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
         }
-    });
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .insert_header(("Careband-Rows", scan.rows.to_string()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(Streamed(rx)))
+    })?;
+    let started = started_rx
+        .await
+        .map_err(|e| ApiError::internal("answering a batch", e))??;
+    match started {
+        Started::Summary(summary) => Ok(HttpResponse::Ok()
+            .insert_header(("Careband-Rows", summary.rows.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(SummaryBody {
+                message: summary.counts_line(),
+                summary,
+            })),
+        Started::Streaming(rows) => Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ))
+            .insert_header(("Careband-Rows", rows.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(Streamed(rx))),
+    }
+}
+
+/// How a batch's driver got on once the body was scanned.
+enum Started {
+    /// `summary=true`: every row answered, the counts.
+    Summary(batch::Summary),
+    /// The scan passed with this many rows; the answers follow on the stream.
+    Streaming(u64),
+}
+
+fn too_many_rows() -> ApiError {
+    ApiError::TooLarge {
+        message: format!(
+            "at most {BATCH_MAX_ROWS} rows per request: split the file, or use careband batch on the command line"
+        ),
+        limit: usize::try_from(BATCH_MAX_ROWS).unwrap_or(usize::MAX),
+    }
 }
 
 /// A [`Write`] that hands the output to the response in pieces of [`PIECE_BYTES`].

@@ -14,8 +14,9 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::engine::answer::Answer;
+use crate::engine::budget::Budget;
 use crate::engine::dataset::Dataset;
-use crate::engine::lookup::lookup;
+use crate::engine::lookup::{lookup, lookup_within};
 use crate::engine::query::{Given, Query, ReadingKind, TextMatch, read};
 use crate::geocoder;
 
@@ -226,8 +227,8 @@ fn prepare(r: LookupRequest, default_date: NaiveDate) -> Result<Prepared, ApiErr
     })
 }
 
-fn run(ds: &Dataset, p: Prepared) -> Result<LookupResponse, ApiError> {
-    lookup(ds, &p.query, p.date)
+fn run(ds: &Dataset, p: Prepared, budget: &Budget) -> Result<LookupResponse, ApiError> {
+    lookup_within(ds, &p.query, p.date, budget)
         .map(|answer| LookupResponse {
             answer,
             text_match: p.text_match,
@@ -247,10 +248,11 @@ fn run(ds: &Dataset, p: Prepared) -> Result<LookupResponse, ApiError> {
     params(LookupParams),
     responses(
         (status = 200, description = "The answer (`kind` `point`, `area` or `places`)", body = LookupResponse),
-        (status = 400, description = "Bad, missing or unknown parameter; `field` names it. A postcode that must be corrected first (`NR11 AA`, `NR18-0UR`, `PE3O 1EX`) or two postcodes in `q` are a `bad_postcode` with the correction in `suggestions`", body = ErrorBody),
+        (status = 400, description = "Bad, missing or unknown parameter; `field` names it. A postcode that must be corrected first (`NR11 AA`, `NR18-0UR`, `PE3O 1EX`) or two postcodes in `q` are a `bad_postcode` with the correction in `suggestions`. An area summary or place search that needs more postcodes resolved than the work budget is an `over_budget`", body = ErrorBody),
         (status = 404, description = "Unknown postcode, area or place (with `suggestions`)", body = ErrorBody),
         (status = 405, description = "Method not allowed", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
+        (status = 503, description = "An area summary or place search while the queue for expensive work is full (`queue_full`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 pub async fn get_lookup(
@@ -283,11 +285,14 @@ pub async fn get_lookup(
         _ => None,
     };
     let offline = if is_costly(kind) {
-        // A partial postcode or a place resolves many postcodes: run it off the async workers.
+        // A partial postcode or a place resolves many postcodes: run it on the expensive-work
+        // pool, within the request's work budget.
         let ds = Arc::clone(&ds);
-        web::block(move || lookup(&ds, &query, date))
-            .await
-            .map_err(|e| ApiError::internal("looking up off the workers", e))?
+        let budget = Budget::new(state.config().limits.work_budget);
+        state
+            .work()
+            .run(move || lookup_within(&ds, &query, date, &budget))
+            .await?
     } else {
         lookup(&ds, &query, date)
     };
@@ -330,7 +335,9 @@ fn prepare_item(item: Value, default_date: NaiveDate) -> Result<Prepared, ApiErr
 /// The body is a JSON array of up to 1000 queries, each an object with the fields of the `GET`
 /// parameters (numbers as JSON numbers). The response has one result per query, in the same
 /// order; a query that fails has its error inside the 200 response. At most 10 of the queries
-/// may be partial postcodes (area summaries); further ones get a per-query 400.
+/// may be partial postcodes (area summaries); further ones get a per-query 400. The request
+/// runs on the expensive-work pool, and its area summaries and place searches share one work
+/// budget: a query that no longer fits in it gets a per-query 400 `over_budget`.
 #[utoipa::path(
     post,
     path = "/v1/lookup",
@@ -342,6 +349,7 @@ fn prepare_item(item: Value, default_date: NaiveDate) -> Result<Prepared, ApiErr
         (status = 413, description = "More than 1000 queries, or the body is too large; `limit` says the cap", body = ErrorBody),
         (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
         (status = 422, description = "Valid JSON, but not an array", body = ErrorBody),
+        (status = 503, description = "The queue for expensive work is full (`queue_full`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 pub async fn post_lookup(
@@ -366,7 +374,9 @@ pub async fn post_lookup(
     }
     let ds = state.dataset();
     let default_date = today();
-    let response = web::block(move || {
+    // One budget for the whole request, so ten area queries cannot do ten times the work.
+    let budget = Budget::new(state.config().limits.work_budget);
+    let response = state.work().run(move || {
         let mut areas = 0;
         let mut area_budget = |p: Prepared| {
             if is_costly(p.kind) {
@@ -389,7 +399,7 @@ pub async fn post_lookup(
             .map(
                 |(index, item)| match prepare_item(item, default_date)
                     .and_then(&mut area_budget)
-                    .and_then(|p| run(&ds, p))
+                    .and_then(|p| run(&ds, p, &budget))
                 {
                     Ok(answer) => BulkResult {
                         index,
@@ -412,8 +422,7 @@ pub async fn post_lookup(
             results,
         }
     })
-    .await
-    .map_err(|e| ApiError::internal("looking up off the workers", e))?;
+    .await?;
     Ok(HttpResponse::Ok().json(response))
 }
 

@@ -341,6 +341,7 @@ pub async fn layer_geojson(
         (status = 400, description = "Bad date, or an unknown parameter", body = ErrorBody),
         (status = 404, description = "No such scheme, or the scheme has no bands", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
+        (status = 503, description = "Band areas not drawn yet while the queue for expensive work is full (`queue_full`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
 pub async fn bands_geojson(
