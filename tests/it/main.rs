@@ -32,6 +32,7 @@ mod api_batch;
 mod batch;
 mod cli;
 mod consistency;
+mod corrupt;
 mod councils;
 mod currency;
 mod data;
