@@ -41,6 +41,7 @@ mod free_text;
 mod geocoder;
 mod layers;
 mod places;
+mod reload;
 mod schemes;
 mod validate;
 mod web;
