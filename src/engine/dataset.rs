@@ -448,6 +448,24 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Why this dataset could not answer lookups, if it could not: `no_schemes`,
+    /// `no_postcodes`, or `no_centres` (a banded scheme with no centre to measure from).
+    /// [`crate::data::load::load`] refuses such a dataset; this is for readiness checks.
+    #[must_use]
+    pub fn unservable(&self) -> Option<&'static str> {
+        if self.schemes.is_empty() {
+            Some("no_schemes")
+        } else if self.postcodes.is_empty() {
+            Some("no_postcodes")
+        } else if self.schemes.iter().any(|s| {
+            s.scheme.banding.is_some() && s.centres.as_ref().is_none_or(PointIndex::is_empty)
+        }) {
+            Some("no_centres")
+        } else {
+            None
+        }
+    }
+
     /// The scheme with this id.
     #[must_use]
     pub fn scheme(&self, id: &str) -> Option<&LoadedScheme> {

@@ -448,6 +448,16 @@ pub struct RatePeriod {
     pub review_due: Option<NaiveDate>,
 }
 
+/// Lowest hourly rate a scheme may state, in its currency. A home-care hour has cost more
+/// than this everywhere in England since the National Minimum Wage began (1999); a smaller
+/// figure is a typing slip (pence for pounds) or a placeholder.
+pub const MIN_HOURLY_RATE: f64 = 1.0;
+
+/// Highest hourly rate a scheme may state, in its currency: about ten times the 2019 English
+/// home-care rates (GBP 14-22), so any real rate fits and a figure such as `1e300` or a
+/// misplaced annual total is refused.
+pub const MAX_HOURLY_RATE: f64 = 200.0;
+
 /// A problem found by [`Scheme::check`].
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("scheme {scheme}: {what}")]
@@ -587,12 +597,15 @@ impl Scheme {
                     r.band_hourly.len()
                 ));
             }
-            if r.band_hourly
+            if let Some(bad) = r
+                .band_hourly
                 .iter()
                 .chain(std::iter::once(&r.standard_hourly))
-                .any(|v| !(v.is_finite() && *v > 0.0))
+                .find(|v| !(MIN_HOURLY_RATE..=MAX_HOURLY_RATE).contains(*v))
             {
-                err(format!("{at}: every rate must be a positive number"));
+                err(format!(
+                    "{at}: rate {bad} is outside the sane range: every rate must be a positive number from {MIN_HOURLY_RATE:.2} to {MAX_HOURLY_RATE:.2} an hour"
+                ));
             }
             if let Some(to) = r.to
                 && to < r.from

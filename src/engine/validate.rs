@@ -17,7 +17,7 @@ use geo::{
 use serde::Serialize;
 
 use crate::engine::coord::LonLat;
-use crate::engine::dataset::{Layer, LoadedScheme};
+use crate::engine::dataset::{Feature, Layer, LoadedScheme};
 
 /// Smallest gap or overlap reported, square metres.
 pub const MIN_FINDING_AREA_M2: f64 = 1.0;
@@ -195,9 +195,18 @@ pub fn check_polygons(ls: &LoadedScheme) -> Vec<Finding> {
 }
 
 fn invalid_polygons(layer: &Layer, file: &str) -> Vec<Finding> {
-    layer
-        .index
-        .iter()
+    invalid_features(layer.index.iter(), file)
+}
+
+/// Invalid polygons among `features` of the layer file `file` (OGC rules: closed rings, no
+/// self-intersections, holes inside their shell). The loader runs this on every feature of a
+/// file, before a scheme keeps only its own, so an invalid feature is never dropped silently.
+pub fn invalid_features<'a>(
+    features: impl IntoIterator<Item = (&'a MultiPolygon<f64>, &'a Feature)>,
+    file: &str,
+) -> Vec<Finding> {
+    features
+        .into_iter()
         .flat_map(|(mp, f)| {
             mp.validation_errors().into_iter().map(|e| Finding {
                 severity: Severity::Error,

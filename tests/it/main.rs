@@ -33,6 +33,7 @@ mod api_batch;
 mod batch;
 mod cli;
 mod consistency;
+mod corrupt;
 mod councils;
 mod currency;
 mod data;
@@ -42,6 +43,7 @@ mod geocoder;
 mod layers;
 mod places;
 mod pool;
+mod reload;
 mod schemes;
 // Needs prlimit and the 127.0.0.0/8 loopback range.
 #[cfg(target_os = "linux")]

@@ -1,6 +1,7 @@
 //! Step 5 of the import: `manifest.toml`, the dataset version plus one entry per data file
-//! (path, SHA-256, rows, description, sources, licence), in path order. The loader verifies
-//! every hash, so this is written last, from the bytes actually written.
+//! (path, SHA-256, rows, description, sources, licence), in path order, and the `[bounds]`
+//! every position lies in. The loader verifies every hash, so this is written last, from the
+//! bytes actually written.
 
 use std::fmt::Write as _;
 
@@ -15,6 +16,8 @@ const MANIFEST_COMMENT: &str = "# written by `careband import`; do not edit by h
 #[derive(Serialize)]
 struct Manifest<'a> {
     version: &'a str,
+    /// Every position the import writes lies in England; the loader refuses any outside.
+    bounds: crate::data::load::Bounds,
     files: Vec<Entry<'a>>,
 }
 
@@ -45,6 +48,7 @@ pub(super) fn write(out: &mut Output, report: &mut ImportReport) -> Result<(), I
     written.sort_by_key(|w| w.rel_path);
     let manifest = Manifest {
         version: DATASET_VERSION,
+        bounds: crate::data::load::Bounds::ENGLAND,
         files: written
             .iter()
             .map(|w| Entry {

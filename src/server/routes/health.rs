@@ -19,7 +19,8 @@ pub struct Health {
 /// Readiness: what is being served.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Ready {
-    /// `ready` when a dataset with at least one scheme is served.
+    /// `ready` when a valid dataset is served; otherwise what is missing: `no_schemes`,
+    /// `no_postcodes` or `no_centres` (a banded scheme without a centre to measure from).
     pub status: &'static str,
     /// Dataset version.
     pub dataset_version: String,
@@ -50,21 +51,24 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness: a dataset is loaded and being served.
 ///
-/// 503 when the dataset holds no scheme (nothing useful could be answered).
+/// 503 when the dataset served could not answer: no scheme, no postcode, or a banded scheme
+/// without centres. [`crate::data::load::load`] refuses such data, so this is 503 only for
+/// a dataset built some other way; a server that is still loading does not listen yet.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Ready),
-        (status = 503, description = "No scheme loaded", body = Ready),
+        (status = 503, description = "The dataset could not answer (no scheme, postcode or centre)", body = Ready),
     )
 )]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let ds = state.dataset();
-    let ready = !ds.schemes.is_empty();
+    let problem = ds.unservable();
+    let ready = problem.is_none();
     let body = Ready {
-        status: if ready { "ready" } else { "no_schemes" },
+        status: problem.unwrap_or("ready"),
         dataset_version: ds.version.to_string(),
         loaded_at: state.loaded_at(),
         schemes: ds.schemes.iter().map(|s| s.scheme.id.to_string()).collect(),
