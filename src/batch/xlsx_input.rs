@@ -86,9 +86,10 @@ pub fn check_bounds<RS: Read + Seek>(input: &mut RS, limits: XlsxLimits) -> Resu
     for i in 0..zip.len() {
         let f = zip.by_index_raw(i).map_err(broken)?;
         declared = declared.saturating_add(f.size());
-        let name = f.name().map_err(broken)?.to_ascii_lowercase();
-        if f.is_file() && !name.contains("worksheets/") {
-            whole_parts.push((i, name.ends_with("sharedstrings.xml")));
+        let name = f.name().map_err(broken)?.to_string();
+        let lower = name.to_ascii_lowercase();
+        if f.is_file() && !lower.contains("worksheets/") {
+            whole_parts.push((i, lower.ends_with("sharedstrings.xml"), name, f.size()));
         }
     }
     if declared > limits.max_uncompressed_bytes {
@@ -99,20 +100,45 @@ pub fn check_bounds<RS: Read + Seek>(input: &mut RS, limits: XlsxLimits) -> Resu
         )));
     }
     let mut expanded: u64 = 0;
-    for (i, shared_strings) in whole_parts {
+    for (i, shared_strings, name, size) in whole_parts {
+        // The name as written in the archive, escaped: it is the file's text, not ours.
+        let lied = || {
+            too_large(format!(
+                "a part, {}, that expands to more than the {} bytes it declares (the workbook \
+                 may expand to at most {})",
+                name.escape_debug(),
+                thousands(size),
+                thousands(limits.max_uncompressed_bytes)
+            ))
+        };
         let mut part = zip.by_index(i).map_err(broken)?;
         let budget = limits.max_uncompressed_bytes.saturating_sub(expanded);
         let mut counter = Counter::new(shared_strings);
-        let n = io::copy(
+        let n = match io::copy(
             &mut (&mut part).take(budget.saturating_add(1)),
             &mut counter,
-        )
-        .map_err(|e| BatchError::Workbook(format!("cannot expand a part of the workbook: {e}")))?;
+        ) {
+            Ok(n) => n,
+            // The zip reader itself stops a part at the size it declares, with this error:
+            // the part is larger than it says.
+            Err(e)
+                if e.kind() == io::ErrorKind::InvalidData
+                    && is_over_declared_size(&e.to_string()) =>
+            {
+                return Err(lied());
+            }
+            Err(e) => {
+                return Err(BatchError::Workbook(format!(
+                    "cannot expand a part of the workbook: {e}"
+                )));
+            }
+        };
         expanded += n;
         if n > budget {
             return Err(too_large(format!(
-                "more than {} bytes once expanded, though it declares less",
-                thousands(limits.max_uncompressed_bytes)
+                "more than {} bytes once expanded, though it declares less (at {})",
+                thousands(limits.max_uncompressed_bytes),
+                name.escape_debug()
             )));
         }
         if shared_strings {
@@ -247,6 +273,8 @@ pub(super) struct XlsxInput<'a, RS: Read + Seek> {
     /// 0-based sheet row the next row read will be.
     next_row: Option<u32>,
     done: bool,
+    /// The sheet's name, for errors.
+    sheet: String,
 }
 
 impl<'a, RS: Read + Seek> XlsxInput<'a, RS> {
@@ -254,12 +282,13 @@ impl<'a, RS: Read + Seek> XlsxInput<'a, RS> {
     pub(super) fn new(book: &'a mut Xlsx<RS>, sheet: &str) -> Result<Self, BatchError> {
         let cells = book
             .worksheet_cells_reader(sheet)
-            .map_err(|e| workbook_error(&e))?;
+            .map_err(|e| workbook_error(&e, sheet))?;
         Ok(Self {
             cells,
             pending: None,
             next_row: None,
             done: false,
+            sheet: sheet.to_string(),
         })
     }
 
@@ -273,7 +302,11 @@ impl<'a, RS: Read + Seek> XlsxInput<'a, RS> {
             return Ok(None);
         }
         loop {
-            let Some(cell) = self.cells.next_cell().map_err(|e| workbook_error(&e))? else {
+            let Some(cell) = self
+                .cells
+                .next_cell()
+                .map_err(|e| workbook_error(&e, &self.sheet))?
+            else {
                 self.done = true;
                 return Ok(None);
             };
@@ -361,8 +394,23 @@ impl<'a, RS: Read + Seek> XlsxInput<'a, RS> {
     }
 }
 
-fn workbook_error(e: &XlsxError) -> BatchError {
-    BatchError::Workbook(e.to_string())
+/// A workbook error while reading `sheet`. A worksheet is streamed, not expanded first, so a
+/// worksheet larger than its archive declares is found here, as the zip reader stops it.
+fn workbook_error(e: &XlsxError, sheet: &str) -> BatchError {
+    let text = e.to_string();
+    if is_over_declared_size(&text) {
+        return too_large(format!(
+            "a worksheet, {}, that expands to more than its archive declares",
+            sheet.escape_debug()
+        ));
+    }
+    BatchError::Workbook(text)
+}
+
+/// True for the zip reader's error on a part that expands past the size its archive declares
+/// (zip 9 stops reading it there). The tests of forged sizes pin the wording.
+fn is_over_declared_size(error: &str) -> bool {
+    error.contains("larger than its declared")
 }
 
 /// The text a cell shows.

@@ -74,6 +74,8 @@ pub enum ErrorCode {
     RequestRefused,
     /// 400: text a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first), not read.
     FormulaText,
+    /// 400: a `Host` header that is not a host name or address with an optional port.
+    BadHeader,
     /// 401: no valid admin bearer token.
     Unauthorized,
     /// 404: a well-formed postcode the dataset does not know.
@@ -151,6 +153,7 @@ impl ErrorCode {
         Self::BadCsv,
         Self::RequestRefused,
         Self::FormulaText,
+        Self::BadHeader,
         Self::Unauthorized,
         Self::PostcodeNotFound,
         Self::PostcodeWithoutPosition,
@@ -204,6 +207,7 @@ impl ErrorCode {
             Self::BadCsv => "bad_csv",
             Self::RequestRefused => "request_refused",
             Self::FormulaText => "formula_text",
+            Self::BadHeader => "bad_header",
             Self::Unauthorized => "unauthorized",
             Self::PostcodeNotFound => "postcode_not_found",
             Self::PostcodeWithoutPosition => "postcode_without_position",
@@ -258,6 +262,7 @@ impl ErrorCode {
             | Self::BadCsv
             | Self::RequestRefused
             | Self::FormulaText
+            | Self::BadHeader
             | Self::OverBudget => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::PostcodeNotFound
@@ -669,7 +674,17 @@ pub(crate) fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web
     clippy::needless_pass_by_value,
     reason = "actix's error handler signature passes the error by value"
 )]
-pub(crate) fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+pub(crate) fn query_error(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    // A name given twice is the one way a query string fails to fit a route's parameters
+    // (the others are ignored by the parser and refused by name by the handler).
+    if let Some(name) = crate::server::routes::params::repeated(req.query_string()) {
+        return ApiError::bad(
+            ErrorCode::RepeatedParameter,
+            Some(&name),
+            format!("{name} is given more than once"),
+        )
+        .into();
+    }
     ApiError::bad(
         ErrorCode::BadQuery,
         None,

@@ -8,8 +8,10 @@
 //!    client address's cap (429).
 //! 3. [`time_body`]: times the body's arrival; a body that pauses too long or is not all there
 //!    by the deadline is answered 408 and its connection closed.
-//! 4. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
-//! 5. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
+//! 4. [`require_host`]: refuses a request whose `Host` header is no host (400), as RFC 9112
+//!    §3.2 requires of a server (the HTTP parser refuses an HTTP/1.1 request without one).
+//! 5. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
+//! 6. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
 //!    error shape.
 //!
 //! [`observe`] is hand-written because neither maintained crate fits. `actix-web-prom` (0.10)
@@ -172,6 +174,54 @@ impl Stream for TimedBody {
     }
 }
 
+/// Middleware: refuses a request whose `Host` header is not a host (RFC 9112 §3.2: a server
+/// MUST answer a request with an invalid `Host` 400). The HTTP parser already refuses an
+/// HTTP/1.1 request with none or with two; an empty one is valid (a target without an
+/// authority).
+pub(crate) async fn require_host(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, actix_web::Error> {
+    let bad = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .is_some_and(|host| !is_host(host.as_bytes()));
+    if bad {
+        let (http_req, _) = req.into_parts();
+        let e = ApiError::bad(
+            ErrorCode::BadHeader,
+            Some("host"),
+            "the Host header is not a host name or address, with an optional port",
+        );
+        return Ok(ServiceResponse::new(http_req, e.error_response()).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// `Host = uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a registered name (letters,
+/// digits, `-._~`, sub-delimiters, percent escapes), or an IP literal in brackets, then
+/// optionally `:` and digits. No user information, path, space or control character.
+fn is_host(value: &[u8]) -> bool {
+    let (host, port) = match value.iter().rposition(|&b| b == b':') {
+        // A colon inside brackets belongs to an IPv6 literal.
+        Some(i) if !value[i..].contains(&b']') => (&value[..i], &value[i + 1..]),
+        _ => (value, &[][..]),
+    };
+    if !port.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    if let Some(literal) = host.strip_prefix(b"[") {
+        return literal.strip_suffix(b"]").is_some_and(|inner| {
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b":.".contains(&b))
+        });
+    }
+    host.iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b))
+}
+
 /// Middleware: refuses a query string longer than the configured limit with a 414.
 pub(crate) async fn limit_query(
     req: ServiceRequest,
@@ -260,4 +310,41 @@ fn with_status(e: ApiError, status: actix_web::http::StatusCode) -> actix_web::E
     let mut res = e.error_response();
     *res.status_mut() = status;
     actix_web::error::InternalError::from_response(e, res).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_host;
+
+    #[test]
+    fn hosts_are_names_or_addresses_with_an_optional_port() {
+        for ok in [
+            "careband.test",
+            "careband.test:8080",
+            "127.0.0.1:1",
+            "[::1]",
+            "[::1]:8080",
+            "",
+            "a-b_c~d",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(is_host(ok.as_bytes()), "{ok:?}");
+        }
+        for bad in [
+            "a b",
+            "a@b",
+            "[::1",
+            "::1]",
+            "a/b",
+            "a?b",
+            "a#b",
+            "a:b",
+            "a:8080x",
+            "[]",
+            "a\tb",
+            "caf\u{e9}",
+        ] {
+            assert!(!is_host(bad.as_bytes()), "{bad:?}");
+        }
+    }
 }

@@ -254,6 +254,7 @@ fn app_with(
         .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
         .wrap(from_fn(middleware::api_errors))
         .wrap(from_fn(middleware::limit_query))
+        .wrap(from_fn(middleware::require_host))
         .wrap(from_fn(middleware::time_body))
         .wrap(from_fn(peers::refuse_over_cap))
         .wrap(from_fn(middleware::observe))

@@ -424,8 +424,8 @@ async fn bad_input_is_a_400_naming_the_field() {
         ),
         (
             "/v1/lookup?postcode=NR1%201AA&postcode=NR2",
-            "bad_query",
-            None,
+            "repeated_parameter",
+            Some("postcode"),
         ),
         ("/v1/postcodes/NR1", "partial_postcode", Some("postcode")),
         (

@@ -7,6 +7,7 @@
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
 //! batch-count answers,
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
+//! `malformed` the malformed-request table against the built server,
 //! `serve` the built server under slow clients and at shutdown,
 //! and `web` the page. Shared helpers are in `common`.
 
@@ -41,6 +42,7 @@ mod engine;
 mod free_text;
 mod geocoder;
 mod layers;
+mod malformed;
 mod places;
 mod pool;
 mod reload;

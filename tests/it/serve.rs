@@ -6,68 +6,13 @@
 //! interface), so that their per-address cap is not the probe's, which connects from
 //! 127.0.0.1.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// A `careband serve` child process, killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts `careband serve --listen 127.0.0.1:0 ARGS` with at most `open_files` open files
-    /// (soft and hard, through `prlimit`), and waits for its listening line.
-    fn start(open_files: u32, args: &[&str]) -> Self {
-        let limit = format!("--nofile={open_files}:{open_files}");
-        let mut child = Command::new("prlimit")
-            .args([&limit, "--", env!("CARGO_BIN_EXE_careband"), "serve"])
-            .args(["--listen", "127.0.0.1:0", "--log-level", "info"])
-            .args(args)
-            .env_remove("CAREBAND_DATA")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("prlimit runs (util-linux)");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut log = Vec::new();
-        let addr = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| {
-                    panic!("the server stopped before listening:\n{}", log.join("\n"))
-                })
-                .unwrap();
-            log.push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
-            }
-        };
-        // Keep reading the log, so that the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, addr }
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .args([name, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::common::server::Server;
 
 /// A connection to `to` from the loopback address `from`.
 async fn connect_from(from: &str, to: SocketAddr) -> std::io::Result<TcpStream> {
@@ -143,7 +88,7 @@ async fn probe(to: SocketAddr) -> (Option<u16>, Duration) {
 // it answering anyone. Here, in a bounded form: 300 slow clients, 256 open files.
 #[actix_web::test]
 async fn slow_bodies_get_408_or_429_and_a_probe_keeps_being_answered() {
-    let server = Server::start(
+    let server = Server::start_with_open_files(
         256,
         &[
             "--workers",
@@ -221,7 +166,7 @@ async fn a_request_in_flight_at_sigterm_finishes_within_the_drain_or_is_cut() {
     for (drain_s, finish_after, answered) in [("4", 500, true), ("1", 2500, false)] {
         let mut args = vec!["--shutdown-timeout-s", drain_s];
         args.extend_from_slice(&slow_body);
-        let server = Server::start(1024, &args);
+        let server = Server::start_with_open_files(1024, &args);
         let (stream, rest) = half_sent_lookup(server.addr).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         server.signal("-TERM");

@@ -912,3 +912,126 @@ fn the_cli_refuses_a_workbook_over_its_limit_with_a_clear_message() {
     let o = careband_in(d, &["batch", "big.xlsx", "-o", "out.csv", "--date", ON]);
     assert_eq!(o.code, 0, "{}", o.stderr);
 }
+
+/// `bytes` with the uncompressed size its zip archive declares for the entry `part` set to
+/// `declared`, in the central directory and in the entry's local header (APPNOTE 4.3.12 and
+/// 4.3.7: offset 24 of a central directory header, 22 of a local header), the data left as is.
+fn forge_size(bytes: &[u8], part: &str, declared: u32) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let u16_at = |b: &[u8], i: usize| usize::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u32_at = |b: &[u8], i: usize| {
+        usize::try_from(u32::from_le_bytes(b[i..i + 4].try_into().unwrap())).unwrap()
+    };
+    // The end of central directory record: its entry count at +10, the directory at +16.
+    let eocd = (0..=out.len() - 22)
+        .rev()
+        .find(|&i| out[i..i + 4] == *b"PK\x05\x06")
+        .unwrap();
+    let mut at = u32_at(&out, eocd + 16);
+    let mut patched = 0;
+    for _ in 0..u16_at(&out, eocd + 10) {
+        assert_eq!(&out[at..at + 4], b"PK\x01\x02");
+        let name_len = u16_at(&out, at + 28);
+        let skip = 46 + name_len + u16_at(&out, at + 30) + u16_at(&out, at + 32);
+        if &out[at + 46..at + 46 + name_len] == part.as_bytes() {
+            out[at + 24..at + 28].copy_from_slice(&declared.to_le_bytes());
+            let local = u32_at(&out, at + 42);
+            assert_eq!(&out[local..local + 4], b"PK\x03\x04");
+            out[local + 22..local + 26].copy_from_slice(&declared.to_le_bytes());
+            patched += 1;
+        }
+        at += skip;
+    }
+    assert_eq!(patched, 1, "{part} is in the archive once");
+    out
+}
+
+/// The sum of the uncompressed sizes a workbook's archive declares, read by the zip crate.
+fn declared_size(bytes: &[u8]) -> u64 {
+    let mut z = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| z.by_index_raw(i).unwrap().size())
+        .sum()
+}
+
+// A zip bomb that lies: the central directory and the local header say the shared strings
+// are 100 bytes, the deflated stream expands to 3.4 MB (200,000 strings of 17 bytes, by
+// construction), past a 1,000,000-byte limit. The declared sizes pass the limit, so only
+// expanding the part can catch it, and the refusal must name the part and the limit.
+#[test]
+fn a_workbook_part_that_declares_a_small_size_and_expands_past_the_limit_is_refused() {
+    const LIMIT: u64 = 1_000_000;
+    let honest = workbook_with_strings(200_000, 2);
+    let forged = forge_size(&honest, "xl/sharedStrings.xml", 100);
+    assert!(declared_size(&honest) > LIMIT);
+    assert!(declared_size(&forged) < LIMIT, "{}", declared_size(&forged));
+    let limits = XlsxLimits {
+        max_uncompressed_bytes: LIMIT,
+        ..XlsxLimits::default()
+    };
+    // The honest one is refused from its directory alone.
+    let err = run_book(&honest, limits).unwrap_err();
+    assert!(matches!(err, BatchError::WorkbookTooLarge { .. }), "{err}");
+    // The forged one, by the library and by the command line.
+    let err = run_book(&forged, limits).unwrap_err();
+    assert!(matches!(err, BatchError::WorkbookTooLarge { .. }), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("xl/sharedStrings.xml"), "{message}");
+    assert!(message.contains("1,000,000"), "{message}");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("forged.xlsx"), &forged).unwrap();
+    let started = Instant::now();
+    let o = careband_in(
+        d,
+        &[
+            "batch",
+            "forged.xlsx",
+            "-o",
+            "out.csv",
+            "--xlsx-max-bytes",
+            "1000000",
+            "--date",
+            ON,
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("too large to read"), "{}", o.stderr);
+    assert!(o.stderr.contains("xl/sharedStrings.xml"), "{}", o.stderr);
+    assert!(o.stderr.contains("1,000,000"), "{}", o.stderr);
+    assert!(!d.join("out.csv").exists());
+    // Loading the embedded data is most of it; the workbook is refused without being read.
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    // With a limit it fits, the same forged file is still refused: the part is not what its
+    // archive says.
+    let o = careband_in(d, &["batch", "forged.xlsx", "-o", "out.csv", "--date", ON]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("xl/sharedStrings.xml"), "{}", o.stderr);
+    assert!(!d.join("out.csv").exists());
+}
+
+// The same lie told by a worksheet, which is streamed rather than expanded first: the zip
+// reader stops it at the size it declares, and the run is refused as too large to read,
+// naming the sheet, without output and without reading past the lie.
+#[test]
+fn a_worksheet_that_declares_a_small_size_is_refused_as_it_is_read() {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "postcode").unwrap();
+    for row in 1..=20_000 {
+        sheet.write_string(row, 0, "NR1 1AA").unwrap();
+    }
+    let honest = book.save_to_buffer().unwrap();
+    let forged = forge_size(&honest, "xl/worksheets/sheet1.xml", 2_000);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("forged.xlsx"), &forged).unwrap();
+    let started = Instant::now();
+    let o = careband_in(d, &["batch", "forged.xlsx", "-o", "out.csv", "--date", ON]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("too large to read"), "{}", o.stderr);
+    assert!(o.stderr.contains("Sheet1"), "{}", o.stderr);
+    assert!(!d.join("out.csv").exists());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -52,6 +52,19 @@ pub(crate) fn check_known(query_string: &str, known: &[&str]) -> Result<(), ApiE
     Ok(())
 }
 
+/// The first name given more than once in `query_string` (raw, as received), percent-decoded.
+pub(crate) fn repeated(query_string: &str) -> Option<String> {
+    let mut seen = Vec::new();
+    for pair in query_string.split('&').filter(|p| !p.is_empty()) {
+        let name = decode(pair.split_once('=').map_or(pair, |(k, _)| k));
+        if seen.contains(&name) {
+            return Some(name);
+        }
+        seen.push(name);
+    }
+    None
+}
+
 /// A query-string name percent-decoded (`+` is a space); bytes that are not UTF-8 are
 /// replaced.
 fn decode(raw: &str) -> String {
@@ -102,6 +115,14 @@ mod tests {
         assert!(check_known("q=a&date=2019-01-01&&", &["q", "date"]).is_ok());
         assert!(check_known("", &[]).is_ok());
         assert!(check_known("d%61te=1", &["date"]).is_ok());
+    }
+
+    #[test]
+    fn a_repeated_name_is_found_however_it_is_written() {
+        assert_eq!(repeated("q=a&date=1&q=b"), Some("q".to_string()));
+        assert_eq!(repeated("date=1&d%61te=1"), Some("date".to_string()));
+        assert_eq!(repeated("q=a&date=1&&"), None);
+        assert_eq!(repeated(""), None);
     }
 
     #[test]
