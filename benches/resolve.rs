@@ -1,17 +1,20 @@
 //! Resolve benchmarks on the real embedded data (Norfolk and Bristol), plus the index build and
-//! query on a deterministic synthetic grid.
+//! query on a deterministic synthetic grid, and the polygon validity check on the shipped
+//! layer files.
 //!
 //! Inputs are deterministic: every 97th postcode of the table (no RNG), so runs are comparable.
 use std::hint::black_box;
 
-use careband::data::load::{DataSource, load};
+use careband::data::load::{DataSource, load, parse_layer};
 use careband::engine::coord::LonLat;
 use careband::engine::geo_index::PointIndex;
 use careband::engine::lookup::lookup;
+use careband::engine::polygon_check;
 use careband::engine::query::Query;
 use careband::engine::resolve::resolve;
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group, criterion_main};
+use geo::{MultiPolygon, Validation};
 
 fn real_data(c: &mut Criterion) {
     let ds = load(&DataSource::Embedded).expect("embedded dataset loads");
@@ -86,5 +89,57 @@ fn synthetic_grid(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, real_data, synthetic_grid);
+/// The polygon validity check the loader runs on every feature of every layer file, on the
+/// shipped layer files: `geo`'s own `Validation` against careband's R-tree check.
+fn validity(c: &mut Criterion) {
+    let ds = load(&DataSource::Embedded).expect("embedded dataset loads");
+    let mut files: Vec<_> = ds
+        .schemes
+        .iter()
+        .flat_map(|s| s.scheme.layers.iter())
+        .collect();
+    files.sort_by(|a, b| a.file.cmp(&b.file));
+    files.dedup_by(|a, b| a.file == b.file);
+    let shapes: Vec<MultiPolygon<f64>> = files
+        .iter()
+        .flat_map(|spec| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("geodata")
+                .join(&spec.file);
+            let bytes = std::fs::read(path).expect("the shipped layer file reads");
+            parse_layer(
+                &spec.file,
+                &bytes,
+                spec.crs.as_deref(),
+                &spec.id_property,
+                &spec.name_property,
+            )
+            .expect("the shipped layer file parses")
+            .into_iter()
+            .map(|(mp, _)| mp)
+        })
+        .collect();
+    let mut group = c.benchmark_group("validity");
+    group.sample_size(10);
+    group.bench_function(
+        "geo's check, every feature of the shipped layer files",
+        |b| {
+            b.iter(|| black_box(&shapes).iter().filter(|mp| mp.is_valid()).count());
+        },
+    );
+    group.bench_function(
+        "R-tree check, every feature of the shipped layer files",
+        |b| {
+            b.iter(|| {
+                black_box(&shapes)
+                    .iter()
+                    .filter(|mp| polygon_check::is_valid(mp))
+                    .count()
+            });
+        },
+    );
+    group.finish();
+}
+
+criterion_group!(benches, real_data, synthetic_grid, validity);
 criterion_main!(benches);

@@ -15,6 +15,7 @@ pub mod date;
 pub mod gazetteer;
 pub mod geo_index;
 pub mod lookup;
+pub mod polygon_check;
 pub mod postcode;
 pub mod query;
 pub mod resolve;

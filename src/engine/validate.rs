@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::engine::coord::LonLat;
 use crate::engine::dataset::{Feature, Layer, LoadedScheme};
+use crate::engine::polygon_check;
 
 /// Smallest gap or overlap reported, square metres.
 pub const MIN_FINDING_AREA_M2: f64 = 1.0;
@@ -201,12 +202,17 @@ fn invalid_polygons(layer: &Layer, file: &str) -> Vec<Finding> {
 /// Invalid polygons among `features` of the layer file `file` (OGC rules: closed rings, no
 /// self-intersections, holes inside their shell). The loader runs this on every feature of a
 /// file, before a scheme keeps only its own, so an invalid feature is never dropped silently.
+///
+/// The verdict comes from [`polygon_check::is_valid`] (the same as `geo`'s, in n log n); only
+/// a feature it rejects goes through `geo`'s quadratic [`Validation::validation_errors`],
+/// whose messages the findings carry.
 pub fn invalid_features<'a>(
     features: impl IntoIterator<Item = (&'a MultiPolygon<f64>, &'a Feature)>,
     file: &str,
 ) -> Vec<Finding> {
     features
         .into_iter()
+        .filter(|(mp, _)| !polygon_check::is_valid(mp))
         .flat_map(|(mp, f)| {
             mp.validation_errors().into_iter().map(|e| Finding {
                 severity: Severity::Error,

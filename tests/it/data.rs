@@ -375,3 +375,48 @@ fn the_index_agrees_with_a_brute_force_grid_scan() {
     }
     assert!(checked > 100);
 }
+
+/// Every feature of every layer file the shipped schemes name gets the same validity verdict
+/// from careband's R-tree check as from `geo`'s own quadratic `Validation` (the second
+/// method), and every one is valid (the loader would refuse the data otherwise).
+#[test]
+fn every_shipped_feature_gets_geos_validity_verdict() {
+    use careband::data::load::parse_layer;
+    use careband::engine::polygon_check;
+    use geo::Validation;
+
+    let mut files = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    for ls in &DATASET.schemes {
+        for spec in &ls.scheme.layers {
+            if !files.insert(spec.file.clone()) {
+                continue;
+            }
+            let bytes = std::fs::read(geodata().join(&spec.file)).unwrap();
+            let features = parse_layer(
+                &spec.file,
+                &bytes,
+                spec.crs.as_deref(),
+                &spec.id_property,
+                &spec.name_property,
+            )
+            .unwrap();
+            for (mp, f) in &features {
+                let by_geo = mp.is_valid();
+                assert_eq!(
+                    polygon_check::is_valid(mp),
+                    by_geo,
+                    "{} {}",
+                    spec.file,
+                    f.id
+                );
+                assert!(by_geo, "{} {}", spec.file, f.id);
+                checked += 1;
+            }
+        }
+    }
+    // The two schemes name seven layer files (the PCN file twice), with 62 features in all
+    // (counted in the GeoJSON with a JSON tool).
+    assert_eq!(files.len(), 7, "{files:?}");
+    assert_eq!(checked, 62);
+}
