@@ -54,13 +54,15 @@ pub(crate) fn check_known(query_string: &str, known: &[&str]) -> Result<(), ApiE
 
 /// The first name given more than once in `query_string` (raw, as received), percent-decoded.
 pub(crate) fn repeated(query_string: &str) -> Option<String> {
-    let mut seen = Vec::new();
+    // A set, not a list: a query string within the length limit can still hold thousands of
+    // names, and this runs before anything else looks at it.
+    let mut seen = std::collections::HashSet::new();
     for pair in query_string.split('&').filter(|p| !p.is_empty()) {
         let name = decode(pair.split_once('=').map_or(pair, |(k, _)| k));
         if seen.contains(&name) {
             return Some(name);
         }
-        seen.push(name);
+        seen.insert(name);
     }
     None
 }
