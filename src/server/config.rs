@@ -24,6 +24,10 @@
 //! request_deadline_ms = 120000         # the whole body must have arrived by then (then 408)
 //! max_connections = 4096               # open connections, all workers together
 //! max_connections_per_ip = 128         # open connections from one client address; 0: no cap
+//! pressure_percent = 75                # above this share of max_connections open: under pressure
+//! pressure_body_timeout_ms = 1000      # under pressure, a body not all there by then: 408
+//! min_body_bytes_per_s = 1024          # slower bodies (after the grace): 408; 0: no minimum
+//! min_body_rate_grace_ms = 10000       # time a body gets before its rate is checked
 //! shutdown_timeout_s = 30              # drain after SIGTERM before cutting requests
 //! pool_threads = 0                     # expensive work; 0: one fewer than the cores (at least 1)
 //! pool_low_priority = true             # run expensive work at the lowest OS priority
@@ -86,6 +90,22 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// Default cap on open connections from one client IP address.
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 128;
+
+/// Default share of [`DEFAULT_MAX_CONNECTIONS`] (percent) above which the server is under
+/// pressure and request bodies get [`DEFAULT_PRESSURE_BODY_TIMEOUT_MS`].
+pub const DEFAULT_PRESSURE_PERCENT: u64 = 75;
+
+/// Default time a request body gets, from its first read, while the server is under pressure,
+/// milliseconds. A lookup body (256 KiB at most) takes well under that on any link that is
+/// not trickling.
+pub const DEFAULT_PRESSURE_BODY_TIMEOUT_MS: u64 = 1000;
+
+/// Default slowest average rate of a request body after [`DEFAULT_MIN_BODY_RATE_GRACE_MS`],
+/// bytes a second (8 kbit/s: a fifth of the slowest mobile data link).
+pub const DEFAULT_MIN_BODY_BYTES_PER_S: u64 = 1024;
+
+/// Default time a request body gets before its average rate is checked, milliseconds.
+pub const DEFAULT_MIN_BODY_RATE_GRACE_MS: u64 = 10_000;
 
 /// Default time requests in flight get to finish after a stop signal, seconds.
 pub const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
@@ -172,7 +192,8 @@ pub struct Limits {
     /// Longest pause between two pieces of a request body, milliseconds (then 408 and the
     /// connection is closed).
     pub body_idle_timeout_ms: u64,
-    /// Time from the end of a request's headers by which its whole body must have arrived,
+    /// Time from the first read of a request's body (just after its headers; for a batch
+    /// waiting for its turn, when the turn comes) by which all of it must have arrived,
     /// milliseconds (then 408 and the connection is closed). The headers themselves have
     /// `client_request_timeout_ms`.
     pub request_deadline_ms: u64,
@@ -183,6 +204,19 @@ pub struct Limits {
     /// gets 429 and the connection is closed. 0 turns the cap off (behind a reverse proxy
     /// every client has the proxy's address).
     pub max_connections_per_ip: usize,
+    /// Share of `max_connections` (percent, 1 to 100) above which the server is under
+    /// pressure (and stays so for twice `pressure_body_timeout_ms` after): request bodies then get
+    /// `pressure_body_timeout_ms` and answers close their connections. 0 turns this off.
+    pub pressure_percent: u64,
+    /// Under pressure, the time from a request body's first read by which all of it must
+    /// have arrived, milliseconds (then 408 and the connection is closed).
+    pub pressure_body_timeout_ms: u64,
+    /// Slowest average rate of a request body, bytes a second, checked once it has been read
+    /// for `min_body_rate_grace_ms` (slower: 408 and the connection is closed). 0 turns the
+    /// check off.
+    pub min_body_bytes_per_s: u64,
+    /// Time a request body is read before its average rate is checked, milliseconds.
+    pub min_body_rate_grace_ms: u64,
     /// After SIGTERM, the time requests in flight get to finish, seconds; then
     /// their connections are closed without the rest of the answer.
     pub shutdown_timeout_s: u64,
@@ -234,6 +268,10 @@ impl Default for Limits {
             request_deadline_ms: DEFAULT_REQUEST_DEADLINE_MS,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            pressure_percent: DEFAULT_PRESSURE_PERCENT,
+            pressure_body_timeout_ms: DEFAULT_PRESSURE_BODY_TIMEOUT_MS,
+            min_body_bytes_per_s: DEFAULT_MIN_BODY_BYTES_PER_S,
+            min_body_rate_grace_ms: DEFAULT_MIN_BODY_RATE_GRACE_MS,
             shutdown_timeout_s: DEFAULT_SHUTDOWN_TIMEOUT_S,
             pool_threads: 0,
             pool_low_priority: true,
@@ -333,6 +371,14 @@ impl ServeConfig {
                 self.limits.request_deadline_ms == 0,
             ),
             ("limits.max_connections", self.limits.max_connections == 0),
+            (
+                "limits.pressure_body_timeout_ms",
+                self.limits.pressure_body_timeout_ms == 0,
+            ),
+            (
+                "limits.min_body_rate_grace_ms",
+                self.limits.min_body_rate_grace_ms == 0,
+            ),
             ("limits.pool_queue", self.limits.pool_queue == 0),
             (
                 "limits.batch_concurrency",
@@ -343,6 +389,15 @@ impl ServeConfig {
             if zero {
                 return Err(invalid(field, "must be above 0".into()));
             }
+        }
+        if self.limits.pressure_percent > 100 {
+            return Err(invalid(
+                "limits.pressure_percent",
+                format!(
+                    "{} is not a share of max_connections from 1 to 100 (0 turns it off)",
+                    self.limits.pressure_percent
+                ),
+            ));
         }
         self.admin_addr()?;
         for o in &self.cors_origins {
@@ -503,6 +558,37 @@ mod tests {
         .unwrap();
         assert!(c.check().is_ok(), "0 turns the per-address cap off");
         assert_eq!(c.limits.shutdown_timeout_s, 5);
+    }
+
+    #[test]
+    fn admission_settings_have_safe_defaults_and_refuse_unusable_values() {
+        let l = Limits::default();
+        assert_eq!(l.pressure_percent, 75);
+        // A slow mobile link (50 KB/s) is far above the minimum rate, and the pressure timeout
+        // is far below the idle timeout it shortens.
+        assert!(l.min_body_bytes_per_s < 50_000 / 10);
+        assert!(l.pressure_body_timeout_ms < l.body_idle_timeout_ms);
+        let c =
+            ServeConfig::from_toml("[limits]\npressure_percent = 0\nmin_body_bytes_per_s = 0\n")
+                .unwrap();
+        assert!(c.check().is_ok(), "0 turns each off");
+        for (text, field) in [
+            ("pressure_percent = 101", "limits.pressure_percent"),
+            (
+                "pressure_body_timeout_ms = 0",
+                "limits.pressure_body_timeout_ms",
+            ),
+            (
+                "min_body_rate_grace_ms = 0",
+                "limits.min_body_rate_grace_ms",
+            ),
+        ] {
+            let c = ServeConfig::from_toml(&format!("[limits]\n{text}\n")).unwrap();
+            match c.check() {
+                Err(ConfigError::Invalid { field: f, .. }) => assert_eq!(f, field, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
     }
 
     #[test]

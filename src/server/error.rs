@@ -301,6 +301,45 @@ impl PartialEq<&str> for ErrorCode {
     }
 }
 
+/// Which rule a request body missed (408 `request_timeout`); the message names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BodyTimeout {
+    /// It paused longer than `limits.body_idle_timeout_ms` between two pieces.
+    #[error("the request body paused for longer than {ms} ms")]
+    Idle {
+        /// The longest pause allowed, milliseconds.
+        ms: u64,
+    },
+    /// It was not all there `limits.request_deadline_ms` after its first read.
+    #[error("the request body was not all there within {ms} ms")]
+    Deadline {
+        /// The time allowed for the whole body, milliseconds.
+        ms: u64,
+    },
+    /// Its average rate was under `limits.min_body_bytes_per_s` once it had been read for
+    /// `limits.min_body_rate_grace_ms`.
+    #[error(
+        "the request body arrived slower than {bytes_per_s} bytes a second (measured after \
+         {grace_ms} ms)"
+    )]
+    TooSlow {
+        /// The slowest average rate allowed, bytes a second.
+        bytes_per_s: u64,
+        /// The time before the rate is checked, milliseconds.
+        grace_ms: u64,
+    },
+    /// The server was near its connection cap and the body was not all there within
+    /// `limits.pressure_body_timeout_ms`.
+    #[error(
+        "the server is near its connection limit and the request body was not all there \
+         within {ms} ms: send it at once, or retry later"
+    )]
+    UnderPressure {
+        /// The time allowed for the whole body under pressure, milliseconds.
+        ms: u64,
+    },
+}
+
 /// Why a request failed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -359,16 +398,8 @@ pub enum ApiError {
         message: String,
     },
     /// The request body did not arrive in time (408; the connection is closed).
-    #[error(
-        "the request body did not arrive in time (at most {idle_ms} ms between two pieces, \
-         all of it within {deadline_ms} ms)"
-    )]
-    RequestTimeout {
-        /// The longest pause allowed between two pieces of the body, milliseconds.
-        idle_ms: u64,
-        /// The time allowed for the whole body, milliseconds.
-        deadline_ms: u64,
-    },
+    #[error("{0}")]
+    RequestTimeout(BodyTimeout),
     /// Too many connections open from the client's address (429; the connection is closed).
     #[error(
         "too many connections from your address are open (at most {limit}): close some and retry"
@@ -505,7 +536,7 @@ impl ApiError {
             Self::UriTooLong { .. } => ErrorCode::QueryTooLong,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Unprocessable { .. } => ErrorCode::Unprocessable,
-            Self::RequestTimeout { .. } => ErrorCode::RequestTimeout,
+            Self::RequestTimeout(_) => ErrorCode::RequestTimeout,
             Self::TooManyConnections { .. } => ErrorCode::TooManyConnections,
             Self::Unauthorized => ErrorCode::Unauthorized,
             Self::Conflict(_) => ErrorCode::Conflict,
@@ -617,7 +648,7 @@ impl ResponseError for ApiError {
             }
             // The connection is the problem (a body that stalls, one client holding too many),
             // so it is not kept for another request.
-            Self::RequestTimeout { .. } | Self::TooManyConnections { .. } => {
+            Self::RequestTimeout(_) | Self::TooManyConnections { .. } => {
                 res.force_close();
             }
             Self::Busy { retry_after_s, .. } => {

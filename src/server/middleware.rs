@@ -6,8 +6,9 @@
 //!    only when `log_queries` is on.
 //! 2. [`crate::server::peers::refuse_over_cap`]: refuses requests on a connection over its
 //!    client address's cap (429).
-//! 3. [`time_body`]: times the body's arrival; a body that pauses too long or is not all there
-//!    by the deadline is answered 408 and its connection closed.
+//! 3. [`time_body`]: times the body's arrival; a body that pauses too long, is not all there
+//!    by the deadline, comes too slowly, or is not all there within a second while the server
+//!    is near its connection cap is answered 408 and its connection closed.
 //! 4. [`require_host`]: refuses a request whose `Host` header is no host (400), as RFC 9112
 //!    §3.2 requires of a server (the HTTP parser refuses an HTTP/1.1 request without one).
 //! 5. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
+use actix_web::http::ConnectionType;
 use actix_web::rt::time::{Sleep, sleep_until};
 use futures_core::Stream;
 
@@ -37,8 +39,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 
-use crate::server::error::ApiError;
-use crate::server::error::ErrorCode;
+use crate::server::config::Limits;
+use crate::server::error::{ApiError, BodyTimeout, ErrorCode};
+use crate::server::peers::{Load, PeerSlot};
 use crate::server::state::AppState;
 
 /// Route label for requests no route matched (kept as one series, whatever the path).
@@ -74,10 +77,19 @@ pub(crate) async fn observe(
     res
 }
 
-/// Middleware: gives the request body `limits.body_idle_timeout_ms` between two pieces and
-/// `limits.request_deadline_ms` from now for all of it. A body that misses either ends in a
-/// read error for the handler, and whatever the handler made of that error is replaced by a
-/// 408 (`request_timeout`) that closes the connection.
+/// Middleware: times the request body from its first read. It fails, and whatever the
+/// handler made of that failure is replaced by a 408 (`request_timeout`) that closes the
+/// connection, when the body
+/// - pauses longer than `limits.body_idle_timeout_ms` between two pieces;
+/// - is not all there `limits.request_deadline_ms` after its first read;
+/// - has come slower on average than `limits.min_body_bytes_per_s` once it has been read for
+///   `limits.min_body_rate_grace_ms`;
+/// - is not all there `limits.pressure_body_timeout_ms` after its first read while the server
+///   is under pressure (more than `limits.pressure_percent` of its connection cap open, as
+///   counted by [`crate::server::peers`]).
+///
+/// While the server is under pressure every answer also closes its connection, so that idle
+/// keep-alive connections give their slots back too.
 pub(crate) async fn time_body(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -86,25 +98,21 @@ pub(crate) async fn time_body(
         .app_data::<web::Data<AppState>>()
         .map(|s| s.config().limits)
         .unwrap_or_default();
-    let timed_out = Rc::new(Cell::new(false));
+    let load = req.conn_data::<PeerSlot>().map(|slot| slot.load().clone());
+    let missed = Rc::new(Cell::new(None));
     let body = TimedBody {
         inner: req.take_payload(),
-        idle: Duration::from_millis(limits.body_idle_timeout_ms),
-        deadline: tokio::time::Instant::now() + Duration::from_millis(limits.request_deadline_ms),
-        idle_timer: None,
-        deadline_timer: None,
-        timed_out: Rc::clone(&timed_out),
+        rules: BodyRules::new(&limits, load.clone()),
+        clock: None,
+        missed: Rc::clone(&missed),
         done: false,
     };
     req.set_payload(Payload::Stream {
         payload: Box::pin(body),
     });
     let res = next.call(req).await;
-    if timed_out.get() {
-        let e = ApiError::RequestTimeout {
-            idle_ms: limits.body_idle_timeout_ms,
-            deadline_ms: limits.request_deadline_ms,
-        };
+    if let Some(why) = missed.get() {
+        let e = ApiError::RequestTimeout(why);
         return match res {
             Ok(res) => {
                 let (http_req, _) = res.into_parts();
@@ -114,20 +122,102 @@ pub(crate) async fn time_body(
             Err(_) => Err(e.into()),
         };
     }
-    Ok(res?.map_into_left_body())
+    let mut res = res?;
+    if load.as_ref().is_some_and(Load::under_pressure) {
+        res.response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    Ok(res.map_into_left_body())
 }
 
-/// A request body that fails with a timed-out read error once it pauses longer than `idle`
-/// or is not over by `deadline`, and says so in `timed_out`. The timers start at the first
-/// read that has to wait, so a body already received costs nothing.
+/// How often the rate and pressure rules are checked once they apply.
+const CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// The rules a body is held to, from the limits.
+struct BodyRules {
+    idle: Duration,
+    deadline: Duration,
+    /// Bytes a second, 0: no minimum.
+    min_rate: u64,
+    grace: Duration,
+    /// The connection count, if the connection was counted.
+    load: Option<Load>,
+    pressure_timeout: Duration,
+}
+
+impl BodyRules {
+    fn new(limits: &Limits, load: Option<Load>) -> Self {
+        Self {
+            idle: Duration::from_millis(limits.body_idle_timeout_ms),
+            deadline: Duration::from_millis(limits.request_deadline_ms),
+            min_rate: limits.min_body_bytes_per_s,
+            grace: Duration::from_millis(limits.min_body_rate_grace_ms),
+            load: load.filter(|_| limits.pressure_percent > 0),
+            pressure_timeout: Duration::from_millis(limits.pressure_body_timeout_ms),
+        }
+    }
+
+    /// The first time after the first read at which the rate or pressure rule may apply.
+    fn first_check(&self) -> Option<Duration> {
+        let rate = (self.min_rate > 0).then_some(self.grace);
+        let pressure = self.load.as_ref().map(|_| self.pressure_timeout);
+        rate.into_iter().chain(pressure).min()
+    }
+
+    /// The rule a body `received` bytes long, read for `elapsed`, misses now, if any.
+    fn missed(&self, elapsed: Duration, received: u64) -> Option<BodyTimeout> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        if elapsed >= self.pressure_timeout && self.load.as_ref().is_some_and(Load::under_pressure)
+        {
+            return Some(BodyTimeout::UnderPressure {
+                ms: ms(self.pressure_timeout),
+            });
+        }
+        // received / elapsed < min_rate, in whole numbers: received * 1000 < min_rate * ms.
+        if self.min_rate > 0
+            && elapsed >= self.grace
+            && u128::from(received) * 1000 < u128::from(self.min_rate) * elapsed.as_millis()
+        {
+            return Some(BodyTimeout::TooSlow {
+                bytes_per_s: self.min_rate,
+                grace_ms: ms(self.grace),
+            });
+        }
+        None
+    }
+}
+
+/// The timers of a body, started at its first read.
+struct Clock {
+    started: tokio::time::Instant,
+    received: u64,
+    idle: Pin<Box<Sleep>>,
+    deadline: Pin<Box<Sleep>>,
+    /// When the rate and pressure rules are next checked (`None`: neither applies).
+    check: Option<Pin<Box<Sleep>>>,
+}
+
+/// A request body that fails with a timed-out read error once it misses one of its
+/// [`BodyRules`], and says which in `missed`. The clock starts at the first read, so a body
+/// whose handler is waiting for its turn (a queued batch) is not timed while it waits.
 struct TimedBody {
     inner: Payload,
-    idle: Duration,
-    deadline: tokio::time::Instant,
-    idle_timer: Option<Pin<Box<Sleep>>>,
-    deadline_timer: Option<Pin<Box<Sleep>>>,
-    timed_out: Rc<Cell<bool>>,
+    rules: BodyRules,
+    clock: Option<Clock>,
+    missed: Rc<Cell<Option<BodyTimeout>>>,
     done: bool,
+}
+
+impl TimedBody {
+    fn fail(&mut self, why: BodyTimeout) -> Poll<Option<Result<web::Bytes, PayloadError>>> {
+        self.done = true;
+        self.missed.set(Some(why));
+        Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the request body did not arrive in time",
+        )))))
+    }
 }
 
 impl Stream for TimedBody {
@@ -138,11 +228,26 @@ impl Stream for TimedBody {
         if this.done {
             return Poll::Ready(None);
         }
+        let rules = &this.rules;
+        let clock = this.clock.get_or_insert_with(|| {
+            let now = tokio::time::Instant::now();
+            Clock {
+                started: now,
+                received: 0,
+                idle: Box::pin(sleep_until(now + rules.idle)),
+                deadline: Box::pin(sleep_until(now + rules.deadline)),
+                check: rules
+                    .first_check()
+                    .map(|after| Box::pin(sleep_until(now + after))),
+            }
+        });
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(piece))) => {
-                if let Some(t) = this.idle_timer.as_mut() {
-                    t.as_mut().reset(tokio::time::Instant::now() + this.idle);
-                }
+                clock.received = clock.received.saturating_add(piece.len() as u64);
+                clock
+                    .idle
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + rules.idle);
                 Poll::Ready(Some(Ok(piece)))
             }
             Poll::Ready(end) => {
@@ -150,23 +255,25 @@ impl Stream for TimedBody {
                 Poll::Ready(end)
             }
             Poll::Pending => {
-                let idle = this.idle;
-                let deadline = this.deadline;
-                let idle_timer = this.idle_timer.get_or_insert_with(|| {
-                    Box::pin(sleep_until(tokio::time::Instant::now() + idle))
-                });
-                let idle_over = idle_timer.as_mut().poll(cx).is_ready();
-                let deadline_timer = this
-                    .deadline_timer
-                    .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
-                let deadline_over = deadline_timer.as_mut().poll(cx).is_ready();
-                if idle_over || deadline_over {
-                    this.done = true;
-                    this.timed_out.set(true);
-                    return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        "the request body did not arrive in time",
-                    )))));
+                if clock.idle.as_mut().poll(cx).is_ready() {
+                    let ms = u64::try_from(rules.idle.as_millis()).unwrap_or(u64::MAX);
+                    return this.fail(BodyTimeout::Idle { ms });
+                }
+                if clock.deadline.as_mut().poll(cx).is_ready() {
+                    let ms = u64::try_from(rules.deadline.as_millis()).unwrap_or(u64::MAX);
+                    return this.fail(BodyTimeout::Deadline { ms });
+                }
+                if let Some(check) = clock.check.as_mut()
+                    && check.as_mut().poll(cx).is_ready()
+                {
+                    let now = tokio::time::Instant::now();
+                    let read_for = now.saturating_duration_since(clock.started);
+                    if let Some(why) = rules.missed(read_for, clock.received) {
+                        return this.fail(why);
+                    }
+                    check.as_mut().reset(now + CHECK_EVERY);
+                    // Registers the waker for the next check.
+                    let _ = check.as_mut().poll(cx);
                 }
                 Poll::Pending
             }

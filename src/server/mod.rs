@@ -34,7 +34,7 @@ pub mod strict_json;
 use routes::{admin, batch, health, lookup, page, places, postcodes, schemes};
 
 pub use batch::{BATCH_MAX_BYTES, BATCH_MAX_ROWS};
-pub use error::{ApiError, ErrorBody, ErrorCode, ErrorDetail};
+pub use error::{ApiError, BodyTimeout, ErrorBody, ErrorCode, ErrorDetail};
 pub use lookup::BULK_CAP;
 pub use state::AppState;
 

@@ -54,6 +54,10 @@ impl DataArgs {
 }
 
 #[derive(Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the flags of `serve`, parsed once at start-up; boxing them buys nothing"
+)]
 enum Command {
     /// Band, rate and evidence for a postcode, a "lat,lon" point, a BNG point, or a place,
     /// road or address typed as free text.

@@ -62,7 +62,7 @@ pub struct ServeArgs {
     /// connection is closed [default: 10000].
     #[arg(long, env = "CAREBAND_BODY_IDLE_TIMEOUT_MS", value_name = "MS")]
     body_idle_timeout_ms: Option<u64>,
-    /// Time from the end of a request's headers by which its whole body must have arrived,
+    /// Time from the first read of a request's body by which all of it must have arrived,
     /// milliseconds; then 408 and the connection is closed [default: 120000].
     #[arg(long, env = "CAREBAND_REQUEST_DEADLINE_MS", value_name = "MS")]
     request_deadline_ms: Option<u64>,
@@ -74,6 +74,24 @@ pub struct ServeArgs {
     /// cap off (behind a reverse proxy) [default: 128].
     #[arg(long, env = "CAREBAND_MAX_CONNECTIONS_PER_IP", value_name = "N")]
     max_connections_per_ip: Option<usize>,
+    /// Share of `max_connections`, percent, above which the server is under pressure: request
+    /// bodies then get --pressure-body-timeout-ms and answers close their connections; 0 turns
+    /// this off [default: 75].
+    #[arg(long, env = "CAREBAND_PRESSURE_PERCENT", value_name = "PERCENT")]
+    pressure_percent: Option<u64>,
+    /// Under pressure, the time from a request body's first read by which all of it must have
+    /// arrived, milliseconds; then 408 and the connection is closed [default: 1000].
+    #[arg(long, env = "CAREBAND_PRESSURE_BODY_TIMEOUT_MS", value_name = "MS")]
+    pressure_body_timeout_ms: Option<u64>,
+    /// Slowest average rate of a request body once it has been read for
+    /// --min-body-rate-grace-ms, bytes a second; slower: 408 and the connection is closed. 0
+    /// turns the check off [default: 1024].
+    #[arg(long, env = "CAREBAND_MIN_BODY_BYTES_PER_S", value_name = "BYTES")]
+    min_body_bytes_per_s: Option<u64>,
+    /// Time a request body is read before its average rate is checked, milliseconds
+    /// [default: 10000].
+    #[arg(long, env = "CAREBAND_MIN_BODY_RATE_GRACE_MS", value_name = "MS")]
+    min_body_rate_grace_ms: Option<u64>,
     /// After SIGTERM, time requests in flight get to finish, seconds (SIGINT and Ctrl-C stop
     /// at once) [default: 30].
     #[arg(long, env = "CAREBAND_SHUTDOWN_TIMEOUT_S", value_name = "SECONDS")]
@@ -229,6 +247,14 @@ impl ServeArgs {
         l.max_connections_per_ip = self
             .max_connections_per_ip
             .unwrap_or(l.max_connections_per_ip);
+        l.pressure_percent = self.pressure_percent.unwrap_or(l.pressure_percent);
+        l.pressure_body_timeout_ms = self
+            .pressure_body_timeout_ms
+            .unwrap_or(l.pressure_body_timeout_ms);
+        l.min_body_bytes_per_s = self.min_body_bytes_per_s.unwrap_or(l.min_body_bytes_per_s);
+        l.min_body_rate_grace_ms = self
+            .min_body_rate_grace_ms
+            .unwrap_or(l.min_body_rate_grace_ms);
         l.shutdown_timeout_s = self.shutdown_timeout_s.unwrap_or(l.shutdown_timeout_s);
         if self.admin_listen.is_some() {
             c.admin_listen = self.admin_listen;
@@ -379,9 +405,18 @@ async fn serve(
         workers,
         max_connections = per_worker * workers,
         max_connections_per_ip = limits.max_connections_per_ip,
+        pressure_percent = limits.pressure_percent,
         "connection caps"
     );
-    let peers = server::peers::PeerCounter::new(limits.max_connections_per_ip);
+    // Pressure is a share of what actix will really hold open: the per-worker cap times the
+    // workers (the configured cap rounded up, or lowered to fit the open-file limit).
+    let peers = server::peers::PeerCounter::new(limits.max_connections_per_ip).with_pressure(
+        per_worker * workers,
+        limits.pressure_percent,
+        // Held for two body timeouts: the bodies that filled the slots, checked one
+        // timeout after their first read, are all still under pressure then.
+        Duration::from_millis(limits.pressure_body_timeout_ms.saturating_mul(2)),
+    );
     let app_state = state.clone();
     let server = HttpServer::new(move || server::app(app_state.clone()))
         .client_request_timeout(Duration::from_millis(limits.client_request_timeout_ms))

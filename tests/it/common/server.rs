@@ -94,6 +94,18 @@ impl Server {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Waits up to `patience` for the process to exit by itself; whether it did.
+    pub fn exits_within(&mut self, patience: std::time::Duration) -> bool {
+        let until = std::time::Instant::now() + patience;
+        while std::time::Instant::now() < until {
+            if !self.running() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    }
+
     /// Sends the signal `name` (`-TERM`, `-HUP`) with `kill`.
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
