@@ -11,9 +11,10 @@
 //!
 //! The same slots count every open connection together. Once more than
 //! `limits.pressure_percent` of `limits.max_connections` are open, and for twice
-//! `limits.pressure_body_timeout_ms` after, [`Load::under_pressure`] says so, and [`crate::server::middleware::time_body`] gives request bodies a much shorter
-//! time (`limits.pressure_body_timeout_ms`): slow clients then lose their slots faster than
-//! they can fill them, and new clients keep being accepted.
+//! `limits.pressure_body_timeout_ms` after, [`Load::under_pressure`] says so, and
+//! [`crate::server::middleware::time_body`] gives request bodies a much shorter time
+//! (`limits.pressure_body_timeout_ms`): slow clients then lose their slots faster than they
+//! can fill them, and new clients keep being accepted.
 //!
 //! Nothing here logs or labels a metric with an address.
 
