@@ -14,8 +14,8 @@ scripts/web-deps.sh
 artifacts="${ARTIFACTS:-artifacts/browser}"
 mkdir -p "$artifacts"
 rm -f "$artifacts"/failed-*.png  # screenshots of an earlier run's failures
-cargo build --locked --quiet
-bin="${CARGO_TARGET_DIR:-target}/debug/careband"
+cargo build --locked --release --quiet
+bin="${CARGO_TARGET_DIR:-target}/release/careband"
 
 # A free port: the first of a few that nothing answers on.
 port=""

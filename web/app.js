@@ -670,21 +670,23 @@
     ev.preventDefault();
     const file = $('batch-file').files[0];
     const say = (...nodes) => batchResult.replaceChildren(...nodes);
-    if (!file) { say(h('div', { class: 'error', role: 'alert' }, h('p', {}, 'Choose a CSV file first.'))); $('batch-file').focus(); return; }
+    if (!file) { say(h('div', { class: 'error', role: 'alert' }, h('p', {}, 'Choose a CSV file or an Excel workbook first.'))); $('batch-file').focus(); return; }
     const max = Number(batchForm.dataset.maxBytes);
     if (file.size > max) {
       say(h('div', { class: 'error', role: 'alert' }, h('p', {}, `This file is ${(file.size / 1048576).toFixed(1)} MB, over the ${Math.round(max / 1048576)} MB limit. Split it into smaller files.`)));
       return;
     }
-    if (/\.xlsx?$/i.test(file.name)) {
-      say(h('div', { class: 'error', role: 'alert' }, h('p', {}, 'This is an Excel workbook. In Excel, choose File, Save As, "CSV UTF-8", and upload that file.')));
+    if (/\.(xls|xlsm|xlsb|ods)$/i.test(file.name)) {
+      say(h('div', { class: 'error', role: 'alert' }, h('p', {}, 'This kind of spreadsheet is not read. In Excel, choose File, Save As, "Excel Workbook (.xlsx)" or "CSV UTF-8", and upload that file.')));
       return;
     }
+    const workbook = /\.xlsx$/i.test(file.name);
+    const xlsxType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
     say(h('p', {}, `Answering ${file.name}...`));
     const date = $('batch-date').value || today();
     try {
-      const res = await fetch(`v1/batch?excel=true&date=${encodeURIComponent(date)}`, {
-        method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: file,
+      const res = await fetch(`v1/batch?${workbook ? 'format=xlsx' : 'excel=true'}&date=${encodeURIComponent(date)}`, {
+        method: 'POST', headers: { 'Content-Type': workbook ? xlsxType : 'text/csv' }, body: file,
       });
       if (!res.ok) {
         let msg = `The file could not be answered (error ${res.status}).`;
@@ -696,9 +698,10 @@
       const blob = await res.blob();
       if (downloadUrl) URL.revokeObjectURL(downloadUrl);
       downloadUrl = URL.createObjectURL(blob);
-      const name = file.name.replace(/\.[^.]*$/, '') + `-bands-${date}.csv`;
-      const counts = statusCounts(await blob.text());
-      say(h('p', { 'data-testid': 'batch-counts' }, `Done: ${countsText(counts, rows)} for ${longDate(date)}. `,
+      const name = file.name.replace(/\.[^.]*$/, '') + `-bands-${date}.${workbook ? 'xlsx' : 'csv'}`;
+      // A workbook's counts come in a header (it is sent whole); a CSV's are read from it.
+      const line = workbook ? (res.headers.get('Careband-Summary') || `${rows} rows`) : countsText(statusCounts(await blob.text()), rows);
+      say(h('p', { 'data-testid': 'batch-counts' }, `Done: ${line} for ${longDate(date)}. `,
         h('a', { class: 'download', href: downloadUrl, download: name, 'data-testid': 'download' }, `Download ${name}`)));
     } catch (e) {
       say(h('div', { class: 'error', role: 'alert' }, h('p', {}, 'The upload failed: careband could not be reached, or the connection broke. Try again.')));

@@ -1,7 +1,7 @@
 //! The result columns a batch appends to every row.
 //!
-//! Fixed columns first (status, the query used, band, rate, whether the papers confirm the
-//! rate on the date, distance, surgery), then one column
+//! Fixed columns first (status, the query used, how precise its point is, band, rate,
+//! whether the papers confirm the rate on the date, distance, surgery), then one column
 //! for each area role and each provider column that the loaded schemes declare, then the fixed
 //! tail (illustrative, scheme, dataset version, error). So a role, service or tier a scheme
 //! declares is never dropped from the output, and a dataset without one gets no empty column
@@ -15,9 +15,10 @@ use crate::engine::dataset::Dataset;
 use crate::engine::scheme::{AreaRole, Service, Tier};
 
 /// The fixed columns before the declared ones.
-pub const HEAD: [&str; 10] = [
+pub const HEAD: [&str; 11] = [
     "status",
     "query_used",
+    "precision",
     "band",
     "rate",
     "rate_kind",

@@ -9,13 +9,14 @@
 //! The pipeline, streaming so memory does not grow with the file:
 //! 1. open the input: CSV ([`run`]; the delimiter is sniffed from the header line, a UTF-8
 //!    byte order mark is skipped) or an `.xlsx` worksheet ([`run_xlsx`]);
-//! 2. read the header and find the lookup columns by name or as named in
-//!    [`BatchOptions::columns`];
+//! 2. find the header: the row [`BatchOptions::header_row`] names, or the first of the first
+//!    [`HEADER_SEARCH_ROWS`] rows that has the lookup columns (so title rows above it are
+//!    skipped), and the lookup columns in it by name or as named in [`BatchOptions::columns`];
 //! 3. read a chunk of at most [`BatchOptions::chunk_rows`] rows (and [`CHUNK_BYTES`] bytes);
 //! 4. answer the chunk's rows in parallel with `rayon`, each slice of rows rendered to CSV text
 //!    on its own thread;
 //! 5. write the slices in input order, so the output is byte-identical whatever the thread
-//!    count, and report progress;
+//!    count, as CSV or as an `.xlsx` workbook ([`OutputFormat`]), and report progress;
 //! 6. repeat until the input ends, then return the [`Summary`].
 //!
 //! Answers come from [`crate::engine::lookup::lookup`], so a row answers exactly as the CLI and the HTTP
@@ -39,6 +40,7 @@ mod columns;
 mod csv_input;
 mod row;
 mod xlsx_input;
+mod xlsx_output;
 
 pub use columns::result_columns;
 use csv_input::CsvInput;
@@ -48,6 +50,12 @@ pub use xlsx_input::{
     XLSX_MAX_ENTRIES, XLSX_MAX_SHARED_STRINGS, XLSX_MAX_UNCOMPRESSED_BYTES, XlsxLimits,
     check_bounds,
 };
+use xlsx_output::XlsxSink;
+pub use xlsx_output::{XLSX_MAX_CELL_CHARS, XLSX_MAX_ROWS};
+
+/// Rows searched for the header when [`BatchOptions::header_row`] does not name it: title
+/// rows, notes and blank rows above the header are skipped.
+pub const HEADER_SEARCH_ROWS: u64 = 20;
 
 /// Largest record (a CSV line with its fields, or a worksheet row) read, in bytes. A longer
 /// record is skipped and answered as a bad row; memory per record never exceeds this.
@@ -137,6 +145,45 @@ impl InputFormat {
     }
 }
 
+/// The kind of output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// Delimited text, the input's delimiter (a comma for workbooks).
+    #[default]
+    Csv,
+    /// An Excel `.xlsx` workbook with one worksheet.
+    Xlsx,
+}
+
+impl OutputFormat {
+    /// The format an output file's name asks for: `.xlsx` is a workbook; `.csv`, `.tsv`,
+    /// `.txt` or no extension CSV. Any other extension (`.xls`, `.xlsm`, `.ods`, `.json`...)
+    /// is refused rather than given contents that do not match it.
+    ///
+    /// # Errors
+    /// [`BatchError::OutputExtension`] naming the extension.
+    ///
+    /// ```
+    /// # use careband::batch::OutputFormat;
+    /// # use std::path::Path;
+    /// assert_eq!(OutputFormat::from_path(Path::new("out.XLSX")).unwrap(), OutputFormat::Xlsx);
+    /// assert_eq!(OutputFormat::from_path(Path::new("out.csv")).unwrap(), OutputFormat::Csv);
+    /// assert!(OutputFormat::from_path(Path::new("out.xls")).is_err());
+    /// ```
+    pub fn from_path(path: &Path) -> Result<Self, BatchError> {
+        let Some(ext) = path.extension() else {
+            return Ok(Self::Csv);
+        };
+        match ext.to_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("xlsx") => Ok(Self::Xlsx),
+            Some("csv" | "tsv" | "txt") => Ok(Self::Csv),
+            _ => Err(BatchError::OutputExtension {
+                extension: ext.to_string_lossy().into_owned(),
+            }),
+        }
+    }
+}
+
 /// Which columns hold the query. All empty (the default) means: find them by header name.
 ///
 /// Named columns are matched exactly first, then ignoring case and surrounding spaces. When
@@ -189,6 +236,15 @@ pub struct BatchOptions {
     pub chunk_rows: usize,
     /// How large an `.xlsx` input may be once expanded.
     pub xlsx_limits: XlsxLimits,
+    /// What is written: CSV or a workbook.
+    pub output: OutputFormat,
+    /// The line (CSV) or sheet row (workbook) of the header, 1-based; `None` searches the
+    /// first [`HEADER_SEARCH_ROWS`] rows for it.
+    pub header_row: Option<u64>,
+    /// A column holding each row's own date (a referral or start date, `YYYY-MM-DD`,
+    /// `DD/MM/YYYY` or a workbook date); a row with it empty is answered for
+    /// [`BatchOptions::date`].
+    pub date_column: Option<String>,
 }
 
 impl BatchOptions {
@@ -206,6 +262,9 @@ impl BatchOptions {
             sheet: None,
             chunk_rows: CHUNK_ROWS,
             xlsx_limits: XlsxLimits::default(),
+            output: OutputFormat::Csv,
+            header_row: None,
+            date_column: None,
         }
     }
 }
@@ -245,7 +304,13 @@ pub struct Summary {
     pub first_invalid_utf8_line: Option<u64>,
     /// Which columns the queries were read from.
     pub columns_used: Vec<String>,
-    /// The date the rows were answered for.
+    /// Line (CSV) or sheet row (workbook) of the header; rows above it (titles, notes) are
+    /// not copied to the output.
+    pub header_line: u64,
+    /// The column holding each row's date, when one was named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_column: Option<String>,
+    /// The date the rows were answered for (those without a date of their own).
     pub date: NaiveDate,
     /// Dataset version used.
     pub dataset_version: String,
@@ -410,6 +475,46 @@ pub enum BatchError {
         name: String,
         /// The header's column names.
         headers: String,
+    },
+    /// The header row named is not in the input.
+    #[error("there is no {unit} {row} to read the header from (the input has {last} {unit}s)")]
+    NoHeaderRow {
+        /// The row asked for.
+        row: u64,
+        /// The last line or row read.
+        last: u64,
+        /// `line` or `row`.
+        unit: &'static str,
+    },
+    /// An output file name whose extension careband does not write.
+    #[error(
+        "cannot write a .{extension} file: name the output .csv (or .tsv, .txt) for CSV, or \
+         .xlsx for an Excel workbook"
+    )]
+    OutputExtension {
+        /// The extension given.
+        extension: String,
+    },
+    /// More rows than an Excel worksheet holds.
+    #[error(
+        "the output has more rows than an Excel worksheet holds ({XLSX_MAX_ROWS}): write CSV \
+         instead"
+    )]
+    XlsxTooManyRows,
+    /// More columns than a worksheet holds.
+    #[error("the output has more columns than an Excel worksheet holds: write CSV instead")]
+    XlsxTooManyColumns,
+    /// A cell longer than an Excel cell holds; it is not cut short.
+    #[error(
+        "{unit_line}: the {column:?} cell is longer than the {XLSX_MAX_CELL_CHARS} characters an \
+         Excel cell holds: write CSV instead",
+        unit_line = if *line == 0 { "the header".to_string() } else { format!("input row {line}") }
+    )]
+    XlsxCellTooLong {
+        /// Input line or row of the cell (0 for the header).
+        line: u64,
+        /// Its column's name.
+        column: String,
     },
     /// Half of a coordinate pair was named.
     #[error("a {given} column needs a {missing} column too")]
@@ -581,14 +686,37 @@ pub struct Scan {
 /// The [`BatchError`] that [`run`] would fail with.
 pub fn scan_csv(input: impl Read, opts: &BatchOptions, max_rows: u64) -> Result<Scan, BatchError> {
     let mut source = CsvInput::open(input, opts.delimiter)?;
+    scan(&mut source, opts, max_rows)
+}
+
+/// [`scan_csv`] for a workbook: checks that it opens within [`BatchOptions::xlsx_limits`],
+/// has the sheet asked for and a header with the lookup columns, and counts its rows.
+///
+/// # Errors
+/// The [`BatchError`] that [`run_xlsx`] would fail with.
+pub fn scan_xlsx(
+    input: impl Read + Seek,
+    opts: &BatchOptions,
+    max_rows: u64,
+) -> Result<Scan, BatchError> {
+    let (mut book, sheet) = xlsx_input::open(input, opts.sheet.as_deref(), opts.xlsx_limits)?;
+    let mut source = XlsxInput::new(&mut book, &sheet)?;
+    scan(&mut source, opts, max_rows)
+}
+
+fn scan(
+    source: &mut dyn RowSource,
+    opts: &BatchOptions,
+    max_rows: u64,
+) -> Result<Scan, BatchError> {
     let mut chunk = Chunk::default();
-    if !source.read_record(&mut chunk)? {
-        return Err(BatchError::Empty);
-    }
-    let (header, plan) = header_plan(&chunk, opts)?;
+    let Header {
+        names: header,
+        plan,
+        ..
+    } = find_header(source, &mut chunk, opts)?;
     let mut rows = 0u64;
-    chunk.clear();
-    while source.read_record(&mut chunk)? {
+    while source.read_row(&mut chunk)? {
         rows += 1;
         if rows > max_rows {
             break;
@@ -606,7 +734,7 @@ pub fn scan_csv(input: impl Read, opts: &BatchOptions, max_rows: u64) -> Result<
 }
 
 /// Answers every row of one worksheet of an `.xlsx` workbook (the first, or
-/// [`BatchOptions::sheet`]). The output is CSV, comma-delimited unless
+/// [`BatchOptions::sheet`]). CSV output is comma-delimited unless
 /// [`BatchOptions::delimiter`] says otherwise.
 ///
 /// # Errors
@@ -642,7 +770,14 @@ fn csv_writer(delimiter: u8, excel: bool) -> csv::Writer<Vec<u8>> {
 }
 
 /// A chunk's rows answered and rendered, slice by slice, in input order.
-type Answered = Vec<(Vec<u8>, Counts)>;
+type Answered = Vec<(row::Rendered, Counts)>;
+
+/// Where the answered rows go.
+enum Sink<W> {
+    Csv(W),
+    /// The workbook is written to the writer when the run ends.
+    Xlsx(Box<XlsxSink>, W),
+}
 
 /// Reads rows into an empty `chunk` until it holds `chunk_rows` rows or [`CHUNK_BYTES`] bytes.
 /// False once the input has ended.
@@ -692,45 +827,170 @@ fn answer_chunk(ctx: &Ctx<'_>, chunk: &Chunk) -> Result<Answered, csv::Error> {
         .collect()
 }
 
-fn write_slices(
-    output: &mut impl Write,
+fn write_slices<W: Write>(
+    output: &mut Sink<W>,
     slices: Answered,
     summary: &mut Summary,
 ) -> Result<(), BatchError> {
-    for (bytes, counts) in slices {
-        output.write_all(&bytes).map_err(BatchError::Write)?;
+    for (rendered, counts) in slices {
+        match (&mut *output, rendered) {
+            (Sink::Csv(w), row::Rendered::Csv(bytes)) => {
+                w.write_all(&bytes).map_err(BatchError::Write)?;
+            }
+            (Sink::Xlsx(book, _), row::Rendered::Cells { cells, first_line }) => {
+                book.write_rows(&cells, first_line)?;
+            }
+            // The rows are rendered for the sink they go to (`Ctx::output`).
+            _ => unreachable!("rows rendered for another output format"),
+        }
         summary.add(counts);
     }
     Ok(())
 }
 
-/// The header, the first row of `chunk`, and the column plan made from it.
-fn header_plan(chunk: &Chunk, opts: &BatchOptions) -> Result<(Vec<String>, Plan), BatchError> {
-    let head = &chunk.rows[0];
+/// The header row, and the query plan made from it.
+struct Header {
+    names: Vec<String>,
+    plan: Plan,
+    /// Its line (CSV) or sheet row (workbook).
+    line: u64,
+}
+
+/// The header row's names and plan, or why this row is not the header.
+fn header_at(chunk: &Chunk, head: &RawRow, opts: &BatchOptions) -> Result<Header, BatchError> {
     if head.issue.is_some() {
         return Err(BatchError::HeaderTooLong { line: head.line });
     }
-    let header: Vec<String> = (0..head.field_count())
+    let names: Vec<String> = (0..head.field_count())
         .map(|i| String::from_utf8_lossy(chunk.field(head, i).unwrap_or_default()).into_owned())
         .collect();
-    let plan = Plan::new(&header, &opts.columns)?;
-    Ok((header, plan))
+    let plan = Plan::new(&names, &opts.columns, opts.date_column.as_deref())?;
+    Ok(Header {
+        names,
+        plan,
+        line: head.line,
+    })
+}
+
+/// Reads rows until the header (step 2 of the module docs): the row
+/// [`BatchOptions::header_row`] names, else the first of [`HEADER_SEARCH_ROWS`] rows that
+/// has the lookup columns. When none has them, the first row's error says why (it is the
+/// header a user most likely meant). `chunk` is left empty.
+fn find_header(
+    source: &mut dyn RowSource,
+    chunk: &mut Chunk,
+    opts: &BatchOptions,
+) -> Result<Header, BatchError> {
+    let mut first_error: Option<BatchError> = None;
+    let mut last = 0;
+    for _ in 0.. {
+        chunk.clear();
+        if !source.read_row(chunk)? {
+            break;
+        }
+        let head = chunk.rows[0].clone();
+        last = head.last_line;
+        match opts.header_row {
+            Some(want) if head.last_line < want => {}
+            Some(want) if head.line != want => break,
+            Some(_) => {
+                let header = header_at(chunk, &head, opts);
+                chunk.clear();
+                return header;
+            }
+            None => match header_at(chunk, &head, opts) {
+                Ok(header) => {
+                    chunk.clear();
+                    return Ok(header);
+                }
+                Err(e) => {
+                    let first = first_error.get_or_insert(e);
+                    if head.line >= HEADER_SEARCH_ROWS
+                        || !matches!(
+                            first,
+                            BatchError::NoLookupColumn { .. } | BatchError::UnknownColumn { .. }
+                        )
+                    {
+                        break;
+                    }
+                }
+            },
+        }
+    }
+    chunk.clear();
+    Err(match (opts.header_row, first_error) {
+        (Some(row), _) => BatchError::NoHeaderRow {
+            row,
+            last,
+            unit: source.unit(),
+        },
+        (None, Some(e)) => e,
+        (None, None) => BatchError::Empty,
+    })
+}
+
+/// How each output column's cells are typed in a workbook: the input's by their text, then
+/// the result columns'.
+fn column_kinds(width: usize, result_names: &[String]) -> Vec<xlsx_output::ColumnKind> {
+    use xlsx_output::ColumnKind;
+    std::iter::repeat_n(ColumnKind::Input, width)
+        .chain(result_names.iter().map(|n| match n.as_str() {
+            "rate" => ColumnKind::Money,
+            "distance_miles" => ColumnKind::Measure,
+            _ => ColumnKind::Text,
+        }))
+        .collect()
+}
+
+/// The output, its header written (CSV) or its columns set (a workbook, written at the end).
+fn open_sink<W: Write>(
+    mut output: W,
+    opts: &BatchOptions,
+    delimiter: u8,
+    header: &[String],
+    result_names: &[String],
+) -> Result<Sink<W>, BatchError> {
+    Ok(match opts.output {
+        OutputFormat::Csv => {
+            let mut w = csv_writer(delimiter, opts.excel);
+            let header_out = header
+                .iter()
+                .map(|h| safe_cell(h))
+                .chain(result_names.iter().map(|h| safe_cell(h)));
+            w.write_record(header_out.map(Cow::into_owned))
+                .map_err(|e| BatchError::Write(e.into()))?;
+            let head_bytes = w
+                .into_inner()
+                .map_err(|e| BatchError::Write(e.into_error()))?;
+            if opts.excel {
+                output.write_all(UTF8_BOM).map_err(BatchError::Write)?;
+            }
+            output.write_all(&head_bytes).map_err(BatchError::Write)?;
+            Sink::Csv(output)
+        }
+        OutputFormat::Xlsx => {
+            let kinds = column_kinds(header.len(), result_names);
+            let names = header.iter().chain(result_names).cloned();
+            Sink::Xlsx(Box::new(XlsxSink::new(names.collect(), kinds)?), output)
+        }
+    })
 }
 
 /// The pipeline of the module docs, steps 2 to 6.
 fn drive(
     source: &mut dyn RowSource,
     delimiter: u8,
-    mut output: impl Write,
+    output: impl Write,
     opts: &BatchOptions,
     ds: &Dataset,
     progress: &dyn Fn(Progress),
 ) -> Result<Summary, BatchError> {
     let mut chunk = Chunk::default();
-    if !source.read_row(&mut chunk)? {
-        return Err(BatchError::Empty);
-    }
-    let (header, plan) = header_plan(&chunk, opts)?;
+    let Header {
+        names: header,
+        plan,
+        line: header_line,
+    } = find_header(source, &mut chunk, opts)?;
     let own = opts
         .threads
         .map(|n| {
@@ -751,22 +1011,10 @@ fn drive(
         unit: source.unit(),
         delimiter,
         excel: opts.excel,
+        output: opts.output,
     };
 
-    let mut w = csv_writer(delimiter, opts.excel);
-    let header_out = header
-        .iter()
-        .map(|h| safe_cell(h))
-        .chain(result_names.iter().map(|h| safe_cell(h)));
-    w.write_record(header_out.map(Cow::into_owned))
-        .map_err(|e| BatchError::Write(e.into()))?;
-    let head_bytes = w
-        .into_inner()
-        .map_err(|e| BatchError::Write(e.into_error()))?;
-    if opts.excel {
-        output.write_all(UTF8_BOM).map_err(BatchError::Write)?;
-    }
-    output.write_all(&head_bytes).map_err(BatchError::Write)?;
+    let mut output = open_sink(output, opts, delimiter, &header, &result_names)?;
 
     let mut summary = Summary {
         rows: 0,
@@ -780,6 +1028,8 @@ fn drive(
         invalid_utf8_rows: 0,
         first_invalid_utf8_line: None,
         columns_used: plan.describe(&header),
+        header_line,
+        date_column: plan.date.and_then(|i| header.get(i).cloned()),
         date: opts.date,
         dataset_version: ds.version.to_string(),
     };
@@ -823,6 +1073,12 @@ fn drive(
             input_bytes: source.consumed(),
         });
     }
-    output.flush().map_err(BatchError::Write)?;
+    match output {
+        Sink::Csv(mut w) => w.flush().map_err(BatchError::Write)?,
+        Sink::Xlsx(book, mut w) => {
+            book.finish(&mut w)?;
+            w.flush().map_err(BatchError::Write)?;
+        }
+    }
     Ok(summary)
 }

@@ -1,5 +1,5 @@
 //! One row: which columns hold the query, what the row asks, and the result columns of its
-//! answer. Pure: no I/O, rows are rendered to CSV text in memory.
+//! answer. Pure: no I/O, rows are rendered in memory, to CSV text or to cells for a workbook.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -14,7 +14,7 @@ use crate::engine::query::{Given, Query, QueryError, Reading, ReadingKind, read}
 use crate::engine::scheme::{AreaRole, Service, Tier};
 
 use super::columns::{Declared, HEAD, Layout};
-use super::{BatchError, Chunk, ColumnNames, Counts, RawRow, RowIssue};
+use super::{BatchError, Chunk, ColumnNames, Counts, OutputFormat, RawRow, RowIssue};
 
 /// Header names (lower case, letters and digits only) read as each kind of column.
 const POSTCODE_NAMES: &[&str] = &["postcode", "postalcode", "pcode"];
@@ -44,6 +44,8 @@ pub(super) struct Plan {
     pub point: Option<(usize, usize)>,
     pub bng: Option<(usize, usize)>,
     pub address: Vec<usize>,
+    /// The column of each row's own date.
+    pub date: Option<usize>,
 }
 
 /// A header name reduced to lower-case letters and digits (`Post Code` -> `postcode`).
@@ -72,8 +74,13 @@ fn headers_text(header: &[String]) -> String {
 }
 
 impl Plan {
-    /// Finds the query columns: the named ones, or by header name.
-    pub(super) fn new(header: &[String], names: &ColumnNames) -> Result<Self, BatchError> {
+    /// Finds the query columns: the named ones, or by header name; and the date column
+    /// when one is named.
+    pub(super) fn new(
+        header: &[String],
+        names: &ColumnNames,
+        date: Option<&str>,
+    ) -> Result<Self, BatchError> {
         let width = header.len();
         let squashed: Vec<String> = header.iter().map(|h| squash(h)).collect();
         let plan = if names.is_auto() {
@@ -87,6 +94,7 @@ impl Plan {
                 address: (0..width)
                     .filter(|&i| is_address_name(&squashed[i]))
                     .collect(),
+                date: None,
             }
         } else {
             let by_name = |role: &'static str, name: &Option<String>| {
@@ -120,7 +128,12 @@ impl Plan {
                     .iter()
                     .map(|n| named_column(header, "address", n))
                     .collect::<Result<_, _>>()?,
+                date: None,
             }
+        };
+        let plan = Self {
+            date: date.map(|n| named_column(header, "date", n)).transpose()?,
+            ..plan
         };
         if plan.postcode.is_none()
             && plan.point.is_none()
@@ -150,6 +163,9 @@ impl Plan {
         if !self.address.is_empty() {
             let names: Vec<String> = self.address.iter().map(|&i| name(i)).collect();
             out.push(format!("address: {}", names.join(", ")));
+        }
+        if let Some(i) = self.date {
+            out.push(format!("date: {}", name(i)));
         }
         out
     }
@@ -182,6 +198,7 @@ pub(super) struct Ctx<'a> {
     pub unit: &'static str,
     pub delimiter: u8,
     pub excel: bool,
+    pub output: OutputFormat,
 }
 
 /// The outcome of one row, as in the `status` column.
@@ -231,14 +248,15 @@ impl Out {
 mod col {
     pub const STATUS: usize = 0;
     pub const QUERY_USED: usize = 1;
-    pub const BAND: usize = 2;
-    pub const RATE: usize = 3;
-    pub const RATE_KIND: usize = 4;
-    pub const RATE_CURRENCY: usize = 5;
-    pub const DISTANCE_MILES: usize = 6;
-    pub const SURGERY_CODE: usize = 7;
-    pub const SURGERY_NAME: usize = 8;
-    pub const NEAR_THRESHOLD: usize = 9;
+    pub const PRECISION: usize = 2;
+    pub const BAND: usize = 3;
+    pub const RATE: usize = 4;
+    pub const RATE_KIND: usize = 5;
+    pub const RATE_CURRENCY: usize = 6;
+    pub const DISTANCE_MILES: usize = 7;
+    pub const SURGERY_CODE: usize = 8;
+    pub const SURGERY_NAME: usize = 9;
+    pub const NEAR_THRESHOLD: usize = 10;
 }
 
 /// What a row asks, or why it asks nothing answerable.
@@ -319,14 +337,12 @@ fn reading_ask(reading: Result<Reading, QueryError>, cell: &str, place: &str) ->
             ),
             used: text,
         },
-        (ReadingKind::PlaceText, _) => Ask::Bad {
-            used: String::new(),
-            why: "no full UK postcode (like NR1 1AA) was found in the address".into(),
-        },
         (ReadingKind::TextWithPostcode, Some(m)) => Ask::Query {
             used: format!("{} (found in the {place} as {:?})", m.postcode, m.text),
             query: r.query,
         },
+        // Anything else is asked as read; an address without a postcode
+        // (`ReadingKind::PlaceText`) is the gazetteer's place or road, as `lookup` reads it.
         _ => Ask::Query {
             query: r.query,
             used: text,
@@ -399,8 +415,42 @@ fn lookup_kinds(plan: &Plan) -> String {
     kinds.join(" or ")
 }
 
+/// A row's own date: `YYYY-MM-DD` (a workbook's date cells read so, a time after it
+/// ignored), or `DD/MM/YYYY` as UK spreadsheets write it.
+fn row_date(cell: &str) -> Option<NaiveDate> {
+    let day = cell.split_once(' ').map_or(cell, |(d, _)| d);
+    if let Ok(d) = crate::engine::date::parse_date(day) {
+        return Some(d);
+    }
+    let mut parts = day.split('/');
+    let (d, m, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || d.len() > 2 || m.len() > 2 || y.len() != 4 {
+        return None;
+    }
+    crate::engine::date::parse_date(&format!("{y}-{m:0>2}-{d:0>2}")).ok()
+}
+
 /// Answers one row into `out`, counting it.
 fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Counts) -> Status {
+    let date = match ctx
+        .plan
+        .date
+        .map(|i| fields.get(i).map_or("", |f| f.trim()))
+    {
+        None | Some("") => ctx.date,
+        Some(cell) => {
+            let Some(d) = row_date(cell) else {
+                out.error = format!(
+                    "the date {cell:?} is not a date: write it YYYY-MM-DD or DD/MM/YYYY, from \
+                     {} to {}",
+                    crate::engine::date::MIN_DATE,
+                    crate::engine::date::MAX_DATE
+                );
+                return Status::BadInput;
+            };
+            d
+        }
+    };
     let (query, used) = match ask(ctx.plan, fields) {
         Ask::Blank => {
             out.error = "blank row".into();
@@ -414,29 +464,36 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
         Ask::Query { query, used } => (query, used),
     };
     out.cols[col::QUERY_USED] = used;
-    match lookup(ctx.ds, &query, ctx.date) {
+    match lookup(ctx.ds, &query, date) {
         Ok(Answer::Point(p)) => {
-            out.cols[col::RATE_CURRENCY] = p
-                .resolution
-                .schemes
-                .iter()
-                .map(rate_currency)
-                .collect::<Vec<_>>()
-                .join(SCHEME_SEP);
-            point(ctx, &p, out, counts)
+            out.cols[col::RATE_CURRENCY] = scheme_values(&p.resolution, &rate_currency);
+            point(ctx, date, &p, out, counts)
         }
         Ok(Answer::Area(a)) => {
             out.error = format!("{} is a partial postcode", a.query);
             Status::BadInput
         }
-        Ok(Answer::Places(p)) => {
-            out.error = format!(
-                "{:?} names a place or road, not a point ({} candidates): give the postcode",
-                p.query,
-                p.candidates.len()
-            );
-            Status::BadInput
-        }
+        Ok(Answer::Places(p)) => match p.candidates.first() {
+            // One place or road stands out and every part of the answer is the same across
+            // its postcodes: answered at its point, with the precision saying what it is.
+            Some(best) if p.clear => {
+                out.cols[col::QUERY_USED].clone_from(&best.label);
+                out.cols[col::PRECISION] = best.precision.as_str().to_string();
+                out.cols[col::RATE_CURRENCY] = scheme_values(&best.resolution, &rate_currency);
+                fill(ctx, date, &best.resolution, out, counts)
+            }
+            _ => {
+                out.error = if p.candidates.is_empty() {
+                    format!(
+                        "no place or road called {:?} was found: give the postcode",
+                        p.query
+                    )
+                } else {
+                    p.message.clone()
+                };
+                Status::BadInput
+            }
+        },
         Err(e) => {
             if let LookupError::UnknownPostcode { postcode, .. }
             | LookupError::NoPosition { postcode, .. } = &e
@@ -460,7 +517,13 @@ fn lookup_status(e: &LookupError) -> Status {
     }
 }
 
-fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> Status {
+fn point(
+    ctx: &Ctx<'_>,
+    date: NaiveDate,
+    p: &PointAnswer,
+    out: &mut Out,
+    counts: &mut Counts,
+) -> Status {
     // The normalised query replaces the raw one, keeping where it was found.
     let used = &mut out.cols[col::QUERY_USED];
     if !used.starts_with(&p.query) {
@@ -469,7 +532,27 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
     if p.postcode.as_ref().is_some_and(|f| f.terminated) {
         used.push_str(" (terminated postcode: its last known position was used)");
     }
-    let res: &Resolution = &p.resolution;
+    out.cols[col::PRECISION] = p.precision.as_str().to_string();
+    fill(ctx, date, &p.resolution, out, counts)
+}
+
+/// One value per covering scheme, joined.
+fn scheme_values(res: &Resolution, f: &dyn Fn(&SchemeAnswer) -> String) -> String {
+    res.schemes
+        .iter()
+        .map(f)
+        .collect::<Vec<_>>()
+        .join(SCHEME_SEP)
+}
+
+/// The result columns of a resolved point.
+fn fill(
+    ctx: &Ctx<'_>,
+    date: NaiveDate,
+    res: &Resolution,
+    out: &mut Out,
+    counts: &mut Counts,
+) -> Status {
     if !res.covered {
         out.error = res
             .outside_reason
@@ -477,13 +560,7 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
             .unwrap_or_else(|| "outside every scheme's area".into());
         return Status::OutsideCoverage;
     }
-    let per_scheme = |f: &dyn Fn(&SchemeAnswer) -> String| -> String {
-        res.schemes
-            .iter()
-            .map(f)
-            .collect::<Vec<_>>()
-            .join(SCHEME_SEP)
-    };
+    let per_scheme = |f: &dyn Fn(&SchemeAnswer) -> String| scheme_values(res, f);
     let banding = |s: &SchemeAnswer,
                    f: &dyn Fn(&crate::engine::answer::BandingAnswer) -> String| {
         s.banding.as_ref().map(f).unwrap_or_default()
@@ -547,7 +624,7 @@ fn point(ctx: &Ctx<'_>, p: &PointAnswer, out: &mut Out, counts: &mut Counts) -> 
         .schemes
         .iter()
         .filter(|s| s.rate.is_none())
-        .map(|s| format!("{} has no rate in force on {}", s.name, ctx.date))
+        .map(|s| format!("{} has no rate in force on {date}", s.name))
         .collect();
     out.error = no_rate.join(LIST_SEP);
     for s in &res.schemes {
@@ -617,13 +694,58 @@ fn providers(s: &SchemeAnswer, service: Service, tier: Option<Tier>) -> String {
     names.join(LIST_SEP)
 }
 
-/// Answers and renders a slice of rows to CSV text (input fields, then result columns).
+/// A slice of rows rendered for the output format.
+pub(super) enum Rendered {
+    /// CSV text, every cell made safe ([`super::safe_cell`]).
+    Csv(Vec<u8>),
+    /// Every row's cells, row after row, as they are (workbook cells are typed, so nothing
+    /// in them runs as a formula).
+    Cells {
+        cells: Vec<String>,
+        /// Input line (or row) of the first row.
+        first_line: u64,
+    },
+}
+
+/// Where a slice's cells are written.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per slice of rows, on the stack of the worker rendering it; boxing buys nothing"
+)]
+enum Cells {
+    Csv(csv::Writer<Vec<u8>>),
+    Raw(Vec<String>),
+}
+
+impl Cells {
+    fn field(&mut self, cell: &str) -> Result<(), csv::Error> {
+        match self {
+            Self::Csv(w) => w.write_field(super::safe_cell(cell).as_bytes()),
+            Self::Raw(cells) => {
+                cells.push(cell.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    fn end_row(&mut self) -> Result<(), csv::Error> {
+        match self {
+            Self::Csv(w) => w.write_record(None::<&[u8]>),
+            Self::Raw(_) => Ok(()),
+        }
+    }
+}
+
+/// Answers and renders a slice of rows (input fields, then result columns).
 pub(super) fn render(
     ctx: &Ctx<'_>,
     chunk: &Chunk,
     rows: &[RawRow],
-) -> Result<(Vec<u8>, Counts), csv::Error> {
-    let mut w = super::csv_writer(ctx.delimiter, ctx.excel);
+) -> Result<(Rendered, Counts), csv::Error> {
+    let mut w = match ctx.output {
+        OutputFormat::Csv => Cells::Csv(super::csv_writer(ctx.delimiter, ctx.excel)),
+        OutputFormat::Xlsx => Cells::Raw(Vec::new()),
+    };
     let mut counts = Counts::default();
     let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(ctx.plan.width);
     for r in rows {
@@ -669,10 +791,10 @@ pub(super) fn render(
             Status::Blank => counts.blank += 1,
         }
         for f in &fields {
-            w.write_field(super::safe_cell(f).as_bytes())?;
+            w.field(f)?;
         }
         for _ in fields.len()..ctx.plan.width {
-            w.write_field(b"")?;
+            w.field("")?;
         }
         for (i, c) in out.cols.iter().enumerate() {
             let value = if i == col::STATUS {
@@ -680,7 +802,7 @@ pub(super) fn render(
             } else {
                 c.as_str()
             };
-            w.write_field(super::safe_cell(value).as_bytes())?;
+            w.field(value)?;
         }
         for value in [
             out.illustrative.as_str(),
@@ -688,14 +810,21 @@ pub(super) fn render(
             ctx.ds.version.as_str(),
             out.error.as_str(),
         ] {
-            w.write_field(super::safe_cell(value).as_bytes())?;
+            w.field(value)?;
         }
-        w.write_record(None::<&[u8]>)?;
+        w.end_row()?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| csv::Error::from(e.into_error()))?;
-    Ok((bytes, counts))
+    let rendered = match w {
+        Cells::Csv(w) => Rendered::Csv(
+            w.into_inner()
+                .map_err(|e| csv::Error::from(e.into_error()))?,
+        ),
+        Cells::Raw(cells) => Rendered::Cells {
+            cells,
+            first_line: rows.first().map_or(0, |r| r.line),
+        },
+    };
+    Ok((rendered, counts))
 }
 
 /// The row's status after the structural checks (too long, ragged, encoding) and its answer.
@@ -786,6 +915,7 @@ mod tests {
                 "Address Line 1",
             ]),
             &ColumnNames::default(),
+            None,
         )
         .unwrap();
         assert_eq!(plan.postcode, Some(1));
@@ -796,7 +926,8 @@ mod tests {
 
     #[test]
     fn an_email_address_column_is_not_an_address() {
-        let err = Plan::new(&header(&["email address"]), &ColumnNames::default()).unwrap_err();
+        let err =
+            Plan::new(&header(&["email address"]), &ColumnNames::default(), None).unwrap_err();
         assert!(matches!(err, BatchError::NoLookupColumn { .. }), "{err}");
     }
 
@@ -806,19 +937,19 @@ mod tests {
             postcode: Some("where".into()),
             ..ColumnNames::default()
         };
-        let plan = Plan::new(&header(&["postcode", "WHERE"]), &names).unwrap();
+        let plan = Plan::new(&header(&["postcode", "WHERE"]), &names, None).unwrap();
         assert_eq!(plan.postcode, Some(1));
         let names = ColumnNames {
             postcode: Some("nope".into()),
             ..ColumnNames::default()
         };
-        let err = Plan::new(&header(&["postcode"]), &names).unwrap_err();
+        let err = Plan::new(&header(&["postcode"]), &names, None).unwrap_err();
         assert!(err.to_string().contains("\"nope\""), "{err}");
         let names = ColumnNames {
             lat: Some("postcode".into()),
             ..ColumnNames::default()
         };
-        let err = Plan::new(&header(&["postcode"]), &names).unwrap_err();
+        let err = Plan::new(&header(&["postcode"]), &names, None).unwrap_err();
         assert!(matches!(err, BatchError::HalfPair { .. }), "{err}");
     }
 
@@ -859,6 +990,7 @@ mod tests {
         let plan = Plan::new(
             &header(&["postcode", "lat", "lon", "address"]),
             &ColumnNames::default(),
+            None,
         )
         .unwrap();
         let row = |cells: [&'static str; 4]| -> Vec<Cow<'static, str>> {

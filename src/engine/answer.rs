@@ -434,6 +434,19 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// The name of the precision, as it is written in JSON (`postcode_centroid`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExactPoint => "exact_point",
+            Self::PostcodeCentroid => "postcode_centroid",
+            Self::RoadPoint => "road_point",
+            Self::PlaceCentre => "place_centre",
+            Self::NeighbourhoodPoint => "neighbourhood_point",
+            Self::AddressPoint => "address_point",
+        }
+    }
+
     /// How finely the point places an address: higher is finer.
     #[must_use]
     pub fn fineness(self) -> u8 {

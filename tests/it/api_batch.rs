@@ -143,7 +143,8 @@ async fn wrong_content_types_are_a_415() {
         None,
         Some("application/json"),
         Some("multipart/form-data; boundary=x"),
-        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        // A macro-enabled workbook: only .xlsx workbooks are read.
+        Some("application/vnd.ms-excel.sheet.macroEnabled.12"),
     ] {
         let r = post_batch("", t, b"postcode\nNR1 1AA\n".to_vec()).await;
         r.error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");

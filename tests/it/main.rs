@@ -9,7 +9,7 @@
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
 //! `malformed` the malformed-request table against the built server,
 //! `serve` the built server under slow clients and at shutdown,
-//! and `web` the page. Shared helpers are in `common`.
+//! `web` the page, and `workbooks` brokers' messy workbooks both ways. Shared helpers are in `common`.
 
 // What tests do by nature, allowed once here rather than file by file.
 #![expect(
@@ -53,3 +53,4 @@ mod serve;
 mod sheets;
 mod validate;
 mod web;
+mod workbooks;

@@ -1690,14 +1690,15 @@ fn post_routes(t: &mut Table) {
         ),
         Error(408, "request_timeout"),
     );
-    // POST /v1/batch: CSV only (415 for anything else, a workbook and UTF-16 text included).
+    // POST /v1/batch: CSV or an .xlsx workbook only (415 for anything else, a macro-enabled
+    // workbook and UTF-16 text included).
     let csv = "postcode\nNR1 1AA\n";
     for ct in [
         None,
         Some("text/plain"),
         Some("application/json"),
         Some("multipart/form-data; boundary=x"),
-        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        Some("application/vnd.ms-excel.sheet.macroEnabled.12"),
         Some("application/x-www-form-urlencoded"),
         Some(MARK),
     ] {
@@ -1707,6 +1708,15 @@ fn post_routes(t: &mut Table) {
             Error(415, "unsupported_media_type"),
         );
     }
+    t.add(
+        "batch of CSV text sent as a workbook".to_string(),
+        post(
+            "/v1/batch?date=2019-06-01",
+            Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            csv.as_bytes(),
+        ),
+        Error(400, "bad_csv"),
+    );
     let utf16: Vec<u8> = "\u{feff}postcode\nNR1 1AA\n"
         .encode_utf16()
         .flat_map(u16::to_le_bytes)

@@ -1,4 +1,4 @@
-//! `careband batch`: a CSV or Excel file in, every row answered, CSV out.
+//! `careband batch`: a CSV or Excel file in, every row answered, CSV or Excel out.
 //!
 //! The output is written to a temporary file beside the final one and renamed into place only
 //! when the run succeeds, so a failed run never leaves a half-written file under the final
@@ -17,7 +17,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use careband::batch::{
-    self, BatchOptions, ColumnNames, InputFormat, Progress, Summary, XlsxLimits,
+    self, BatchOptions, ColumnNames, InputFormat, OutputFormat, Progress, Summary, XlsxLimits,
 };
 
 use crate::DataArgs;
@@ -43,16 +43,22 @@ enum FormatArg {
 #[command(
     after_help = "Lookup columns are found by header name (any case): postcode; lat + lon (or \
 latitude + longitude); easting + northing; address (any column whose name starts with \
-\"address\"; the postcode inside the text is used). A row uses the first of these that is \
-filled in. Name them yourself with the --*-col options.\n\n\
+\"address\"; the postcode inside the text is used, and an address without one is looked up \
+as a place or road, answered when one stands out and its answer is the same across its \
+postcodes). A row uses the first of these that is filled in. Name them yourself with the \
+--*-col options. The header is the first of the first 20 rows that has lookup columns (title \
+rows above it are skipped), or the row --header-row names.\n\n\
 Every input row gives one output row, in order: the input columns unchanged (but a cell a \
 spreadsheet would run as a formula, starting with = + - @ tab or CR and not a number, gets a ' \
 in front, in every column), then status, \
-query_used, band, rate, rate_kind, rate_currency, distance_miles, nearest_surgery_code, nearest_surgery_name, \
+query_used, precision, band, rate, rate_kind, rate_currency, distance_miles, nearest_surgery_code, nearest_surgery_name, \
 near_threshold, zone, pcn, locality, providers_main, providers_secondary, providers_framework, \
 night_providers, illustrative, scheme, dataset_version, error.\n\n\
+With -o NAME.xlsx the output is an Excel workbook (header row frozen, numbers as numbers, \
+dates as dates); .csv, .tsv, .txt or no extension give CSV; other extensions are refused.\n\n\
 Examples:\n  careband batch packages.csv -o answered.csv\n  careband batch packages.xlsx \
---excel -o answered.csv --date 2019-04-08\n  careband batch - --postcode-col \"Post code\" -o out.csv < in.csv\n\n\
+-o answered.xlsx --date 2019-04-08\n  careband batch referrals.xlsx --header-row 3 \
+--date-column \"Referral date\" -o answered.xlsx\n  careband batch - --postcode-col \"Post code\" -o out.csv < in.csv\n\n\
 Exit codes: 0 the run finished (bad rows are reported in the output, not by the exit code); \
 2 the run failed (unreadable input, malformed file, unwritable output, standard output \
 redirected to a file: use -o).\n\n\
@@ -65,7 +71,8 @@ pub struct BatchArgs {
     /// Input file: CSV (comma, semicolon or tab, sniffed from the header line; UTF-8 with or
     /// without a byte order mark) or .xlsx; `-` reads CSV from standard input.
     input: PathBuf,
-    /// Output CSV file [default: standard output].
+    /// Output file: `.xlsx` for an Excel workbook, else CSV [default: CSV on standard
+    /// output].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Replace the output file (and the --summary-json file) if it exists.
@@ -83,6 +90,14 @@ pub struct BatchArgs {
     /// Worksheet of an .xlsx input [default: the first].
     #[arg(long)]
     sheet: Option<String>,
+    /// Line (CSV) or sheet row (workbook) of the header, counting from 1 [default: the
+    /// first of the first 20 rows that has lookup columns].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    header_row: Option<u64>,
+    /// Column holding each row's own date (a referral or start date: YYYY-MM-DD,
+    /// DD/MM/YYYY or a workbook date); rows with it empty use --date.
+    #[arg(long, value_name = "NAME")]
+    date_column: Option<String>,
     /// CSV delimiter: `,`, `;`, `tab` (or `\t`) or `|` [default: sniffed].
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
@@ -166,6 +181,13 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
             out.display()
         );
     }
+    let output_format = match &args.output {
+        Some(path) => OutputFormat::from_path(path)?,
+        None => OutputFormat::Csv,
+    };
+    if output_format == OutputFormat::Xlsx && args.excel {
+        bail!("--excel is for CSV output read by Excel; an .xlsx output needs no option");
+    }
     let format = match args.format {
         FormatArg::Csv => InputFormat::Csv,
         FormatArg::Xlsx => InputFormat::Xlsx,
@@ -185,6 +207,9 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         excel: args.excel,
         threads: args.threads,
         sheet: args.sheet,
+        output: output_format,
+        header_row: args.header_row,
+        date_column: args.date_column,
         xlsx_limits: XlsxLimits {
             max_uncompressed_bytes: args.xlsx_max_bytes,
             max_shared_strings: args.xlsx_max_shared_strings,
@@ -406,6 +431,15 @@ fn print_summary(s: &Summary, elapsed: Duration) {
         lines.push(format!("  by scheme: {}", list(&s.by_scheme)));
     }
     lines.push(format!("  columns used: {}", s.columns_used.join("; ")));
+    if s.header_line > 1 {
+        lines.push(format!(
+            "  header at row {}: the {} row{} above it (titles, notes) {} not copied",
+            s.header_line,
+            s.header_line - 1,
+            if s.header_line == 2 { "" } else { "s" },
+            if s.header_line == 2 { "is" } else { "are" },
+        ));
+    }
     if let Some(line) = s.first_invalid_utf8_line {
         lines.push(format!(
             "  warning: {} rows are not valid UTF-8 (the first at line {line}); their bad bytes \

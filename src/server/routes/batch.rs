@@ -1,18 +1,20 @@
-//! `POST /v1/batch`: a CSV file in the body, the same rows back as CSV with their answers
-//! appended, streamed as they are answered. The work is [`crate::batch`]'s, so the columns,
+//! `POST /v1/batch`: a CSV file or an Excel workbook in the body, the same rows back with
+//! their answers appended, as CSV streamed as they are answered, or as a workbook
+//! (`format=xlsx` or an `Accept` of the workbook type). The work is [`crate::batch`]'s, so the columns,
 //! the per-row errors and the row order are those of `careband batch`.
 //!
 //! A request first waits for a batch turn on the expensive-work pool
 //! ([`crate::server::pool`]); when the queue of waiting batches is full it gets 503
 //! `queue_full` with `Retry-After` without its body being read. With its turn, the body is
 //! read whole (it is capped at [`BATCH_MAX_BYTES`]) and checked with
-//! [`crate::batch::scan_csv`]: a body that is not CSV, has no lookup column, has an unclosed
+//! [`crate::batch::scan_csv`] (or [`crate::batch::scan_xlsx`], within the same expanded-size
+//! limits as the command line's): a body that is not CSV, has no lookup column, has an unclosed
 //! quote or more than [`BATCH_MAX_ROWS`] rows is refused with a JSON error before any answer
 //! is sent. Only then does the answering start: the batch's driver thread hands the output to
 //! the response in pieces while the pool answers the rows, so the client receives the first
 //! rows while later ones are still being answered.
 
-use std::io::{self, Write};
+use std::io::{self, Cursor, Write};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,7 +26,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::IntoParams;
 
-use crate::batch::{self, BatchError, BatchOptions, InputFormat};
+use crate::batch::{self, BatchError, BatchOptions, InputFormat, OutputFormat};
 
 use super::lookup::{parse_date, today};
 use crate::server::error::{ApiError, ErrorBody, ErrorCode};
@@ -48,6 +50,9 @@ pub const CSV_TYPES: &[&str] = &[
     "application/x-csv",
     "application/vnd.ms-excel",
 ];
+
+/// The media type of an Excel `.xlsx` workbook, read and written.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// Output handed to the response at a time.
 const PIECE_BYTES: usize = 64 * 1024;
@@ -87,8 +92,23 @@ pub struct BatchParams {
     /// header line.
     #[param(pattern = r#"^(,|;|tab|\\t|\t|\|)$"#)]
     delimiter: Option<String>,
-    /// `true`: write for Excel (a UTF-8 byte order mark and CRLF line ends).
+    /// `true`: write CSV for Excel (a UTF-8 byte order mark and CRLF line ends).
     excel: Option<bool>,
+    /// What is sent back: `csv`, or `xlsx` for an Excel workbook; default `xlsx` when the
+    /// `Accept` header asks for the workbook type, else `csv`.
+    #[param(pattern = r"^(csv|xlsx)$")]
+    format: Option<String>,
+    /// Worksheet of a workbook body; default the first.
+    #[param(min_length = 1)]
+    sheet: Option<String>,
+    /// Line (CSV) or sheet row (workbook) of the header, from 1; default the first of the
+    /// first 20 rows that has lookup columns.
+    #[param(minimum = 1)]
+    header_row: Option<u64>,
+    /// Column holding each row's own date (`YYYY-MM-DD`, `DD/MM/YYYY` or a workbook date);
+    /// rows with it empty use `date`.
+    #[param(min_length = 1)]
+    date_column: Option<String>,
     /// `true`: answer every row but send back only the counts, as JSON: rows answered,
     /// outside coverage, not found, bad input and blank (the `status` column's outcomes), and
     /// a one-line `message` saying them.
@@ -141,8 +161,11 @@ fn take_summary(pairs: &mut Vec<(String, String)>) -> Result<bool, ApiError> {
 }
 
 /// Builds the batch options from the query pairs, refusing unknown or repeated parameters.
-fn options(pairs: Vec<(String, String)>) -> Result<BatchOptions, ApiError> {
+fn options(pairs: Vec<(String, String)>, req: &HttpRequest) -> Result<BatchOptions, ApiError> {
     let mut opts = BatchOptions::new(today());
+    if accepts_xlsx(req) {
+        opts.output = OutputFormat::Xlsx;
+    }
     let mut seen: Vec<String> = Vec::new();
     for (name, value) in pairs {
         if name != "address_col" && seen.contains(&name) {
@@ -163,6 +186,32 @@ fn options(pairs: Vec<(String, String)>) -> Result<BatchOptions, ApiError> {
             "northing_col" => c.northing = Some(value),
             "address_col" => c.address.push(value),
             "delimiter" => opts.delimiter = Some(delimiter(&value)?),
+            "format" => {
+                opts.output = match value.as_str() {
+                    "csv" => OutputFormat::Csv,
+                    "xlsx" => OutputFormat::Xlsx,
+                    _ => {
+                        return Err(ApiError::bad(
+                            ErrorCode::BadParameter,
+                            Some("format"),
+                            "format must be csv or xlsx",
+                        ));
+                    }
+                };
+            }
+            "sheet" => opts.sheet = Some(value),
+            "date_column" => opts.date_column = Some(value),
+            "header_row" => {
+                opts.header_row = Some(value.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(
+                    || {
+                        ApiError::bad(
+                            ErrorCode::BadParameter,
+                            Some("header_row"),
+                            "header_row must be a row number from 1",
+                        )
+                    },
+                )?);
+            }
             "excel" => {
                 opts.excel = match value.as_str() {
                     "true" | "1" => true,
@@ -181,7 +230,7 @@ fn options(pairs: Vec<(String, String)>) -> Result<BatchOptions, ApiError> {
                     ErrorCode::UnknownParameter,
                     Some(&name),
                     format!(
-                        "unknown parameter {name:?}; the parameters are date, postcode_col, lat_col, lon_col, easting_col, northing_col, address_col, delimiter, excel and summary"
+                        "unknown parameter {name:?}; the parameters are date, postcode_col, lat_col, lon_col, easting_col, northing_col, address_col, delimiter, excel, format, sheet, header_row, date_column and summary"
                     ),
                 ));
             }
@@ -207,23 +256,43 @@ fn media_type(req: &HttpRequest) -> Option<String> {
     Some(essence.trim().to_ascii_lowercase())
 }
 
-fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
+/// True when the `Accept` header names the workbook type (a client asking for `.xlsx`).
+fn accepts_xlsx(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(XLSX_TYPE))
+        })
+}
+
+fn check_content_type(req: &HttpRequest) -> Result<InputFormat, ApiError> {
     match media_type(req) {
-        Some(t) if CSV_TYPES.contains(&t.as_str()) => Ok(()),
-        Some(t) if t.contains("spreadsheetml") => Err(ApiError::UnsupportedMediaType(
-            "an Excel workbook cannot be sent here: save it as \"CSV UTF-8\" and send that, or use careband batch on the command line".into(),
-        )),
-        Some(t) if t.starts_with("multipart/") => Err(ApiError::UnsupportedMediaType(
-            "send the CSV file itself as the body (Content-Type: text/csv), not a form upload"
-                .into(),
-        )),
+        Some(t) if CSV_TYPES.contains(&t.as_str()) => Ok(InputFormat::Csv),
+        Some(t) if t == XLSX_TYPE => Ok(InputFormat::Xlsx),
+        Some(t)
+            if t.contains("spreadsheetml")
+                || t == "application/vnd.ms-excel.sheet.macroenabled.12" =>
+        {
+            Err(ApiError::UnsupportedMediaType(format!(
+                "this kind of workbook is not read: send an .xlsx workbook (Content-Type: {XLSX_TYPE}) or CSV"
+            )))
+        }
+        Some(t) if t.starts_with("multipart/") => Err(ApiError::UnsupportedMediaType(format!(
+            "send the file itself as the body (Content-Type: text/csv, or {XLSX_TYPE} for a \
+             workbook), not a form upload"
+        ))),
         Some(t) if t == "text/plain" => Err(ApiError::UnsupportedMediaType(format!(
             "text/plain is not accepted, so that a web form on another site cannot send a \
              batch here: send the CSV with Content-Type text/csv (accepted: {})",
             CSV_TYPES.join(", ")
         ))),
         other => Err(ApiError::UnsupportedMediaType(format!(
-            "the body must be CSV text sent with Content-Type: text/csv (accepted: {}; got {})",
+            "the body must be CSV text sent with Content-Type: text/csv, or an .xlsx workbook sent \
+             with {XLSX_TYPE} (accepted: {}; got {})",
             CSV_TYPES.join(", "),
             other.map_or_else(|| "no Content-Type".to_string(), |t| format!("{t:?}"))
         ))),
@@ -233,7 +302,7 @@ fn check_content_type(req: &HttpRequest) -> Result<(), ApiError> {
 fn too_large() -> ApiError {
     ApiError::TooLarge {
         message: format!(
-            "the CSV body is larger than {BATCH_MAX_BYTES} bytes: split the file, or use careband batch on the command line"
+            "the body is larger than {BATCH_MAX_BYTES} bytes: split the file, or use careband batch on the command line"
         ),
         limit: BATCH_MAX_BYTES,
     }
@@ -276,19 +345,31 @@ fn scan_error(e: BatchError) -> ApiError {
         BatchError::NoLookupColumn { .. }
         | BatchError::UnknownColumn { .. }
         | BatchError::HalfPair { .. } => ApiError::bad(ErrorCode::BadColumns, None, e.to_string()),
-        BatchError::Empty | BatchError::HeaderTooLong { .. } | BatchError::UnclosedQuote { .. } => {
+        BatchError::Empty
+        | BatchError::HeaderTooLong { .. }
+        | BatchError::UnclosedQuote { .. }
+        | BatchError::NoHeaderRow { .. }
+        | BatchError::Workbook(_)
+        | BatchError::NoSheets
+        | BatchError::NoSuchSheet { .. } => {
             ApiError::bad(ErrorCode::BadCsv, Some("body"), e.to_string())
         }
+        BatchError::WorkbookTooLarge { .. } => ApiError::TooLarge {
+            message: e.to_string(),
+            limit: BATCH_MAX_BYTES,
+        },
         other => ApiError::internal("scanning a batch", other),
     }
 }
 
 /// Answer every row of a CSV file.
 ///
-/// The body is a CSV file exactly as `careband batch` reads it (UTF-8 with or without a byte
-/// order mark; comma, semicolon or tab; the first row is the header; the lookup columns found
-/// by header name or named with the parameters). The answer is CSV: every input row, in
-/// order, blank and bad rows included, with the result columns of `careband batch` appended.
+/// The body is a CSV file or an `.xlsx` workbook exactly as `careband batch` reads it (CSV:
+/// UTF-8 with or without a byte order mark; comma, semicolon or tab; the header is the first
+/// of the first 20 rows with lookup columns, or `header_row`; the lookup columns found by
+/// header name or named with the parameters). The answer is CSV or a workbook: every input
+/// row, in order, blank and bad rows included, with the result columns of `careband batch`
+/// appended.
 /// At most 100,000 rows and 33,554,432 bytes per request; the input is checked before the
 /// first row is answered, so a broken file is a JSON error, never a short CSV. A few batches
 /// are answered at once and a few more wait their turn; beyond that the request is a 503.
@@ -297,13 +378,22 @@ fn scan_error(e: BatchError) -> ApiError {
     path = "/v1/batch",
     tag = "lookup",
     params(BatchParams),
-    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    request_body(
+        description = "The CSV file, or an .xlsx workbook",
+        content(
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ),
     responses(
-        (status = 200, description = "The rows with their answers, streamed; the `Careband-Rows` header says how many, and each row's `status` column its outcome. With `summary=true`, JSON instead: the counts of rows answered, outside coverage, not found, bad input and blank, and a `message` saying them", content_type = "text/csv", body = String),
+        (status = 200, description = "The rows with their answers, as CSV streamed or as an .xlsx workbook (`format=xlsx`, or an `Accept` of the workbook type); the `Careband-Rows` header says how many, and each row's `status` column its outcome. With `summary=true`, JSON instead: the counts of rows answered, outside coverage, not found, bad input and blank, and a `message` saying them", content(
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
         (status = 400, description = "Broken CSV (the error names the line), no lookup column, or a bad parameter", body = ErrorBody),
         (status = 413, description = "Over 100,000 rows or 33,554,432 bytes; `limit` says the cap", body = ErrorBody),
         (status = 414, description = "Query string too long", body = ErrorBody),
-        (status = 415, description = "Not sent as text/csv, or the body is a workbook or UTF-16 text", body = ErrorBody),
+        (status = 415, description = "Not sent as text/csv or as an .xlsx workbook, or the body is UTF-16 text", body = ErrorBody),
         (status = 503, description = "The queue of batch uploads is full (`queue_full`; the body was not read); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
@@ -313,21 +403,25 @@ pub async fn post_batch(
     query: web::Query<Vec<(String, String)>>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    check_content_type(&req)?;
+    let input = check_content_type(&req)?;
     let mut pairs = query.into_inner();
     let summary_only = take_summary(&mut pairs)?;
-    let mut opts = options(pairs)?;
+    let mut opts = options(pairs, &req)?;
     check_declared_length(&req)?;
     // The turn comes before the body is read, so waiting uploads hold no memory here.
     let turn = state.work().batch_turn().await?;
     let body = read_body(payload).await?;
     opts.pool = Some(state.work().rayon()?);
     let ds = state.dataset();
-    let filename = format!("careband-{}.csv", opts.date);
+    let output = opts.output;
+    let filename = match output {
+        OutputFormat::Csv => format!("careband-{}.csv", opts.date),
+        OutputFormat::Xlsx => format!("careband-{}.xlsx", opts.date),
+    };
     let (started_tx, started_rx) = oneshot::channel::<Result<Started, ApiError>>();
     let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
     state.work().drive(turn, move || {
-        let scan = match batch::scan_csv(&body[..], &opts, BATCH_MAX_ROWS) {
+        let scan = match scan_body(&body, input, &opts) {
             Ok(scan) if scan.stopped => {
                 let _ = started_tx.send(Err(too_many_rows()));
                 return;
@@ -340,17 +434,26 @@ pub async fn post_batch(
         };
         if summary_only {
             // Every row answered as for the CSV, the rows thrown away: only the counts go back.
-            let summary = batch::run(
-                &body[..],
-                InputFormat::Csv,
-                &mut io::sink(),
-                &opts,
-                &ds,
-                &|_| {},
-            )
-            .map(Started::Summary)
-            .map_err(|e| ApiError::internal("answering a batch", e));
+            let summary = run_body(&body, input, io::sink(), &opts, &ds)
+                .map(Started::Summary)
+                .map_err(|e| ApiError::internal("answering a batch", e));
             let _ = started_tx.send(summary);
+            return;
+        }
+        if output == OutputFormat::Xlsx {
+            // A workbook is assembled whole at the end, so it is sent whole, with its counts.
+            let mut book = Vec::new();
+            let done = run_body(&body, input, &mut book, &opts, &ds)
+                .map(|summary| Started::Workbook(book, summary))
+                .map_err(|e| match e {
+                    BatchError::XlsxTooManyRows
+                    | BatchError::XlsxTooManyColumns
+                    | BatchError::XlsxCellTooLong { .. } => {
+                        ApiError::bad(ErrorCode::BadParameter, Some("format"), e.to_string())
+                    }
+                    other => ApiError::internal("answering a batch", other),
+                });
+            let _ = started_tx.send(done);
             return;
         }
         if started_tx.send(Ok(Started::Streaming(scan.rows))).is_err() {
@@ -361,7 +464,7 @@ pub async fn post_batch(
             tx: tx.clone(),
             buf: Vec::with_capacity(PIECE_BYTES),
         };
-        let result = batch::run(&body[..], InputFormat::Csv, &mut out, &opts, &ds, &|_| {});
+        let result = run_body(&body, input, &mut out, &opts, &ds);
         if let Err(e) = result {
             // The scan passed, so this is the client leaving or careband failing: end the
             // stream with an error so the client sees a failed transfer, not a short file.
@@ -380,6 +483,16 @@ pub async fn post_batch(
                 message: summary.counts_line(),
                 summary,
             })),
+        Started::Workbook(book, summary) => Ok(HttpResponse::Ok()
+            .content_type(XLSX_TYPE)
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ))
+            .insert_header(("Careband-Rows", summary.rows.to_string()))
+            .insert_header(("Careband-Summary", summary.counts_line()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(book)),
         Started::Streaming(rows) => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((
@@ -392,12 +505,40 @@ pub async fn post_batch(
     }
 }
 
+/// Checks a body as [`run_body`] will read it (step one of the module docs).
+fn scan_body(
+    body: &[u8],
+    input: InputFormat,
+    opts: &BatchOptions,
+) -> Result<batch::Scan, BatchError> {
+    match input {
+        InputFormat::Csv => batch::scan_csv(body, opts, BATCH_MAX_ROWS),
+        InputFormat::Xlsx => batch::scan_xlsx(Cursor::new(body), opts, BATCH_MAX_ROWS),
+    }
+}
+
+/// Answers every row of a body.
+fn run_body(
+    body: &[u8],
+    input: InputFormat,
+    out: impl Write,
+    opts: &BatchOptions,
+    ds: &crate::engine::dataset::Dataset,
+) -> Result<batch::Summary, BatchError> {
+    match input {
+        InputFormat::Csv => batch::run(body, InputFormat::Csv, out, opts, ds, &|_| {}),
+        InputFormat::Xlsx => batch::run_xlsx(Cursor::new(body), out, opts, ds, &|_| {}),
+    }
+}
+
 /// How a batch's driver got on once the body was scanned.
 enum Started {
     /// `summary=true`: every row answered, the counts.
     Summary(batch::Summary),
     /// The scan passed with this many rows; the answers follow on the stream.
     Streaming(u64),
+    /// `format=xlsx`: every row answered into this workbook.
+    Workbook(Vec<u8>, batch::Summary),
 }
 
 fn too_many_rows() -> ApiError {
@@ -474,23 +615,56 @@ mod tests {
 
     #[test]
     fn parameters_are_the_cli_flags() {
-        let o = options(pairs(&[
-            ("date", "2019-06-01"),
-            ("address_col", "Address 1"),
-            ("address_col", "Town"),
-            ("delimiter", ";"),
-            ("excel", "true"),
-        ]))
+        let o = options(
+            pairs(&[
+                ("date", "2019-06-01"),
+                ("address_col", "Address 1"),
+                ("address_col", "Town"),
+                ("delimiter", ";"),
+                ("excel", "true"),
+                ("header_row", "3"),
+                ("date_column", "Referral date"),
+                ("format", "xlsx"),
+            ]),
+            &test_request(),
+        )
         .unwrap();
         assert_eq!(o.date.to_string(), "2019-06-01");
         assert_eq!(o.columns.address, vec!["Address 1", "Town"]);
         assert_eq!(o.delimiter, Some(b';'));
         assert!(o.excel);
+        assert_eq!(o.header_row, Some(3));
+        assert_eq!(o.date_column.as_deref(), Some("Referral date"));
+        assert_eq!(o.output, OutputFormat::Xlsx);
+    }
+
+    fn test_request() -> HttpRequest {
+        actix_web::test::TestRequest::default().to_http_request()
+    }
+
+    #[test]
+    fn an_accept_of_the_workbook_type_asks_for_a_workbook() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((header::ACCEPT, format!("text/csv;q=0.5, {XLSX_TYPE}")))
+            .to_http_request();
+        assert!(accepts_xlsx(&req));
+        assert_eq!(
+            options(Vec::new(), &req).unwrap().output,
+            OutputFormat::Xlsx
+        );
+        // The parameter wins over the header.
+        let o = options(pairs(&[("format", "csv")]), &req).unwrap();
+        assert_eq!(o.output, OutputFormat::Csv);
+        assert!(!accepts_xlsx(&test_request()));
     }
 
     #[test]
     fn unknown_repeated_and_bad_parameters_are_refused() {
-        let code = |p: &[(&str, &str)]| options(pairs(p)).err().map(|e| e.code().as_str());
+        let code = |p: &[(&str, &str)]| {
+            options(pairs(p), &test_request())
+                .err()
+                .map(|e| e.code().as_str())
+        };
         assert_eq!(code(&[("postcode", "x")]), Some("unknown_parameter"));
         assert_eq!(
             code(&[("date", "2019-06-01"), ("date", "2019-06-02")]),
