@@ -411,6 +411,28 @@ await check('upload a file, download the answers', async (page) => {
   assert((await page.textContent('#batch-result')).includes('No lookup column'), await page.textContent('#batch-result'));
 });
 
+await check('upload a workbook, download a workbook', async (page) => {
+  await open(page);
+  // A real .xlsx file, made by the API from three CSV rows under a title row (the title is
+  // dropped; the rows keep their postcode column, so the page's upload answers them again).
+  const xlsxType = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  const book = Buffer.from(await fetch(`${base}/v1/batch?date=${DATE}&format=xlsx`, {
+    method: 'POST', headers: { 'Content-Type': 'text/csv' }, body: 'Referrals\nid,postcode\n1,NR1 1AA\n2,nonsense\n3,NR2 1AA\n',
+  }).then((r) => r.arrayBuffer()));
+  assert(book.subarray(0, 2).toString() === 'PK', 'the API sent a workbook');
+  await page.setInputFiles('#batch-file', { name: 'referrals.xlsx', mimeType: xlsxType, buffer: book });
+  await page.fill('#batch-date', DATE);
+  await page.click('#batch-button');
+  await page.waitForSelector('[data-testid=download]');
+  const text = await page.textContent('#batch-result');
+  assert(text.includes('Done: 3 rows: 2 answered, 0 outside coverage, 0 not found, 1 bad input for '), text);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=download]')]);
+  assert(download.suggestedFilename() === `referrals-bands-${DATE}.xlsx`, download.suggestedFilename());
+  const path = join(artifacts, 'download.xlsx');
+  await download.saveAs(path);
+  assert((await import('node:fs')).readFileSync(path).subarray(0, 2).toString() === 'PK', 'a workbook came back');
+});
+
 await browser.close();
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
