@@ -324,6 +324,7 @@ pub async fn post_batch(
     opts.pool = Some(state.work().rayon()?);
     let ds = state.dataset();
     let filename = format!("careband-{}.csv", opts.date);
+    let counted = state.clone();
     let (started_tx, started_rx) = oneshot::channel::<Result<Started, ApiError>>();
     let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
     state.work().drive(turn, move || {
@@ -348,6 +349,7 @@ pub async fn post_batch(
                 &ds,
                 &|_| {},
             )
+            .inspect(|summary| counted.metrics().count_batch(summary))
             .map(Started::Summary)
             .map_err(|e| ApiError::internal("answering a batch", e));
             let _ = started_tx.send(summary);
@@ -362,11 +364,14 @@ pub async fn post_batch(
             buf: Vec::with_capacity(PIECE_BYTES),
         };
         let result = batch::run(&body[..], InputFormat::Csv, &mut out, &opts, &ds, &|_| {});
-        if let Err(e) = result {
-            // The scan passed, so this is the client leaving or careband failing: end the
-            // stream with an error so the client sees a failed transfer, not a short file.
-            tracing::warn!(error = %e, "a batch request stopped before its last row");
-            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+        match result {
+            Ok(summary) => counted.metrics().count_batch(&summary),
+            Err(e) => {
+                // The scan passed, so this is the client leaving or careband failing: end the
+                // stream with an error so the client sees a failed transfer, not a short file.
+                tracing::warn!(error = %e, "a batch request stopped before its last row");
+                let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+            }
         }
     })?;
     let started = started_rx
