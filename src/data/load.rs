@@ -731,6 +731,41 @@ pub fn inspect(
     Ok(ins)
 }
 
+/// The versions of a data source: the dataset's (its manifest's `version`) and each scheme
+/// file's id and `version`, read from those files alone, without loading the data (for
+/// `careband --version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versions {
+    /// The manifest's `version`.
+    pub dataset: String,
+    /// `(id, version)` of each scheme file, in file name order.
+    pub schemes: Vec<(String, String)>,
+}
+
+/// Reads the [`Versions`] of `source`.
+///
+/// # Errors
+/// [`LoadError`] when the manifest or a scheme file cannot be read or has no version.
+pub fn versions(source: &DataSource) -> Result<Versions, LoadError> {
+    #[derive(Deserialize)]
+    struct IdVersion {
+        id: String,
+        version: String,
+    }
+    let dataset = read_manifest(source)?.version;
+    let mut schemes = Vec::new();
+    for path in source.scheme_files()? {
+        let bytes = source.read(&path)?;
+        let s: IdVersion =
+            toml::from_str(&String::from_utf8_lossy(&bytes)).map_err(|e| LoadError::Toml {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        schemes.push((s.id, s.version));
+    }
+    Ok(Versions { dataset, schemes })
+}
+
 fn read_manifest(source: &DataSource) -> Result<Manifest, LoadError> {
     let bytes = source.read(MANIFEST)?;
     toml::from_str(&String::from_utf8_lossy(&bytes)).map_err(|e| LoadError::Toml {

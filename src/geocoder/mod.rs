@@ -190,6 +190,74 @@ pub struct Geocoder {
     viewbox: Mutex<Option<[f64; 4]>>,
     attribution: Option<String>,
     sent: AtomicU64,
+    /// Calls of [`Geocoder::geocode`] by outcome, indexed as [`CallOutcome::ALL`].
+    calls: [AtomicU64; CallOutcome::ALL.len()],
+}
+
+/// How one call of [`Geocoder::geocode`] ended: a closed set, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallOutcome {
+    /// Answered from the cache, nothing sent.
+    Cached,
+    /// The service answered.
+    Ok,
+    /// No answer within the timeout.
+    Timeout,
+    /// The service could not be reached.
+    Connect,
+    /// The service answered with an error status.
+    Status,
+    /// The answer could not be read, or was too large.
+    Garbage,
+    /// Another transport failure.
+    Transport,
+    /// Not sent: the circuit breaker is open.
+    BreakerOpen,
+}
+
+impl CallOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 8] = [
+        Self::Cached,
+        Self::Ok,
+        Self::Timeout,
+        Self::Connect,
+        Self::Status,
+        Self::Garbage,
+        Self::Transport,
+        Self::BreakerOpen,
+    ];
+
+    /// The name used in the metrics.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cached => "cached",
+            Self::Ok => "ok",
+            Self::Timeout => "timeout",
+            Self::Connect => "connect",
+            Self::Status => "status",
+            Self::Garbage => "garbage",
+            Self::Transport => "transport",
+            Self::BreakerOpen => "breaker_open",
+        }
+    }
+
+    fn of(e: &GeocodeError) -> Self {
+        match e {
+            GeocodeError::Timeout { .. } => Self::Timeout,
+            GeocodeError::Connect => Self::Connect,
+            GeocodeError::Status { .. } => Self::Status,
+            GeocodeError::Garbage(_) | GeocodeError::TooLarge => Self::Garbage,
+            GeocodeError::Transport(_) => Self::Transport,
+            GeocodeError::BreakerOpen => Self::BreakerOpen,
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|o| *o == self).unwrap_or(0)
+    }
 }
 
 impl std::fmt::Debug for Geocoder {
@@ -265,6 +333,7 @@ impl Geocoder {
             viewbox: Mutex::new(None),
             attribution: config.attribution.clone(),
             sent: AtomicU64::new(0),
+            calls: Default::default(),
         })
     }
 
@@ -284,6 +353,17 @@ impl Geocoder {
     #[must_use]
     pub fn requests_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Calls of [`Geocoder::geocode`] so far, by outcome, in the order of
+    /// [`CallOutcome::ALL`].
+    #[must_use]
+    pub fn calls(&self) -> [(CallOutcome, u64); CallOutcome::ALL.len()] {
+        CallOutcome::ALL.map(|o| (o, self.calls[o.index()].load(Ordering::Relaxed)))
+    }
+
+    fn count(&self, outcome: CallOutcome) {
+        self.calls[outcome.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// The circuit breaker's state now.
@@ -306,16 +386,19 @@ impl Geocoder {
     pub async fn geocode(&self, text: &str) -> Result<Geocoded, GeocodeError> {
         let key = cache::key(text);
         if let Some(places) = self.cache.get(&key, self.clock.now()) {
+            self.count(CallOutcome::Cached);
             return Ok(Geocoded {
                 places,
                 cached: true,
             });
         }
         if !self.breaker.allow(self.clock.now()) {
+            self.count(CallOutcome::BreakerOpen);
             return Err(GeocodeError::BreakerOpen);
         }
         match self.fetch(text).await {
             Ok(places) => {
+                self.count(CallOutcome::Ok);
                 self.breaker.success();
                 let places = Arc::new(places);
                 self.cache.put(key, Arc::clone(&places), self.clock.now());
@@ -325,6 +408,7 @@ impl Geocoder {
                 })
             }
             Err(e) => {
+                self.count(CallOutcome::of(&e));
                 self.breaker.failure(self.clock.now());
                 tracing::warn!(kind = self.kind.as_str(), error = %e, "external geocoder failed");
                 Err(e)

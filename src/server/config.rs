@@ -10,6 +10,7 @@
 //! data_dir = "/srv/careband/geodata"   # absent: the data embedded in the binary
 //! cors_origins = ["https://council.example"]   # ["*"] allows any origin
 //! log_level = "info"
+//! log_format = "text"                  # or "json": one JSON object a line
 //! log_queries = false                  # true logs postcodes and points: debugging only
 //! admin_token = "a-long-random-string" # enables POST /admin/reload
 //! admin_listen = "127.0.0.1:9180"      # a separate listener for /admin/reload and /metrics
@@ -131,6 +132,38 @@ pub const DEFAULT_RETRY_AFTER_S: u64 = 5;
 /// Default log filter (`tracing` env-filter syntax).
 pub const DEFAULT_LOG_LEVEL: &str = "info";
 
+/// How `careband serve` writes its log lines (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// `key=value` text, in colour on a terminal unless `NO_COLOR` is set.
+    #[default]
+    Text,
+    /// One JSON object a line, never coloured.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!(
+                "{other:?} is not a log format: use \"text\" or \"json\""
+            )),
+        }
+    }
+}
+
+/// Whether log text is coloured: only on a terminal, and not when the `NO_COLOR` variable is
+/// set to anything but the empty string (<https://no-color.org>).
+#[must_use]
+pub fn use_colour(no_color: Option<&std::ffi::OsStr>, terminal: bool) -> bool {
+    terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
+}
+
 /// Everything `careband serve` needs to start.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -145,6 +178,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// Log filter, e.g. `info` or `careband=debug,actix_web=warn`.
     pub log_level: String,
+    /// How log lines are written: `text` (key=value) or `json` (one object a line).
+    pub log_format: LogFormat,
     /// Log the query (postcode, address text, coordinates) of each lookup. Off by default
     /// because a query is a person's address.
     pub log_queries: bool,
@@ -167,6 +202,7 @@ impl Default for ServeConfig {
             cors_origins: Vec::new(),
             limits: Limits::default(),
             log_level: DEFAULT_LOG_LEVEL.into(),
+            log_format: LogFormat::Text,
             log_queries: false,
             admin_token: None,
             admin_listen: None,
@@ -615,5 +651,20 @@ mod tests {
             ServeConfig::from_toml("[geocoder]\nkind = \"google\"\nurl = \"https://x.example/\"\n")
                 .unwrap_err();
         assert!(e.contains("google"), "{e}");
+    }
+
+    #[test]
+    fn log_format_reads_text_or_json_and_colour_follows_no_color() {
+        assert_eq!("json".parse::<LogFormat>(), Ok(LogFormat::Json));
+        assert_eq!("text".parse::<LogFormat>(), Ok(LogFormat::Text));
+        assert!("xml".parse::<LogFormat>().is_err());
+        let c: ServeConfig = toml::from_str("log_format = \"json\"").unwrap();
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(ServeConfig::default().log_format, LogFormat::Text);
+        let on = std::ffi::OsStr::new("1");
+        assert!(use_colour(None, true));
+        assert!(use_colour(Some(std::ffi::OsStr::new("")), true));
+        assert!(!use_colour(Some(on), true));
+        assert!(!use_colour(None, false));
     }
 }

@@ -6,13 +6,25 @@
 //! so the number of series stays fixed whatever a client sends. The status is a closed set
 //! too ([`status_label`]): the codes careband answers with, else the status class.
 //!
+//! Besides the requests: `careband_build_info{version}` (1), `careband_dataset_info{version}`
+//! (1) with `careband_dataset_loaded_timestamp_seconds` and `careband_dataset_load_seconds`,
+//! `careband_http_requests_in_flight`, `careband_reloads_total{outcome}`,
+//! `careband_batch_rows_total{status}` (the `status` column's values), and with an external
+//! geocoder `careband_geocoder_calls_total{outcome}` ([`crate::geocoder::CallOutcome`]) and
+//! `careband_geocoder_breaker_state{state}` (1 for the state it is in, 0 for the others).
+//!
 //! On Linux the registry also holds the prometheus crate's process collector:
 //! `process_cpu_seconds_total`, `process_resident_memory_bytes`, `process_open_fds` and the
 //! rest, read from `/proc` at each scrape.
 
+use chrono::{DateTime, Utc};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
+
+use crate::batch::Summary;
+use crate::geocoder::{BreakerState, Geocoder};
 
 /// Latency buckets, seconds: 100 µs to about 3 s.
 const LATENCY_BUCKETS: [f64; 16] = [
@@ -26,7 +38,37 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     dataset: IntGaugeVec,
+    loaded_at: Gauge,
+    load_seconds: Gauge,
+    in_flight: IntGauge,
     reloads: IntCounterVec,
+    batch_rows: IntCounterVec,
+    geocoder_calls: IntCounterVec,
+    breaker: IntGaugeVec,
+}
+
+/// A request being handled: counted in `careband_http_requests_in_flight` until dropped.
+pub struct InFlight(IntGauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// A collector whose constant definition cannot be refused.
+fn valid<T>(made: prometheus::Result<T>) -> T {
+    made.expect("valid constant metric definition")
+}
+
+/// A counter with one label, from constants.
+fn counter_vec(name: &str, help: &str, label: &str) -> IntCounterVec {
+    valid(IntCounterVec::new(Opts::new(name, help), &[label]))
+}
+
+/// A gauge with one label, from constants.
+fn gauge_vec(name: &str, help: &str, label: &str) -> IntGaugeVec {
+    valid(IntGaugeVec::new(Opts::new(name, help), &[label]))
 }
 
 impl Metrics {
@@ -57,24 +99,64 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("valid constant metric definition");
-        let dataset = IntGaugeVec::new(
-            Opts::new(
-                "careband_dataset_info",
-                "The dataset being served (value is always 1)",
-            ),
-            &["version"],
-        )
-        .expect("valid constant metric definition");
-        let reloads = IntCounterVec::new(
-            Opts::new("careband_reloads_total", "Dataset reloads by outcome"),
-            &["outcome"],
-        )
-        .expect("valid constant metric definition");
+        let dataset = gauge_vec(
+            "careband_dataset_info",
+            "The dataset being served (value is always 1)",
+            "version",
+        );
+        let reloads = counter_vec(
+            "careband_reloads_total",
+            "Dataset reloads by outcome",
+            "outcome",
+        );
+        let build = gauge_vec(
+            "careband_build_info",
+            "The careband binary serving (value is always 1)",
+            "version",
+        );
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let loaded_at = valid(Gauge::new(
+            "careband_dataset_loaded_timestamp_seconds",
+            "When the dataset being served was loaded, seconds since the Unix epoch",
+        ));
+        let load_seconds = valid(Gauge::new(
+            "careband_dataset_load_seconds",
+            "How long loading the dataset being served took, seconds",
+        ));
+        let in_flight = valid(IntGauge::new(
+            "careband_http_requests_in_flight",
+            "HTTP requests being handled now (until their answer starts)",
+        ));
+        let batch_rows = counter_vec(
+            "careband_batch_rows_total",
+            "Rows of POST /v1/batch answered, by the status column's value",
+            "status",
+        );
+        for status in BATCH_STATUSES {
+            batch_rows.with_label_values(&[status]);
+        }
+        let geocoder_calls = counter_vec(
+            "careband_geocoder_calls_total",
+            "Lookups of the external geocoder by outcome (cached: no request sent)",
+            "outcome",
+        );
+        let breaker = gauge_vec(
+            "careband_geocoder_breaker_state",
+            "The external geocoder's circuit breaker: 1 for the state it is in",
+            "state",
+        );
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(dataset.clone()),
             Box::new(reloads.clone()),
+            Box::new(build),
+            Box::new(loaded_at.clone()),
+            Box::new(load_seconds.clone()),
+            Box::new(in_flight.clone()),
+            Box::new(batch_rows.clone()),
+            Box::new(geocoder_calls.clone()),
+            Box::new(breaker.clone()),
         ] {
             registry
                 .register(c)
@@ -91,8 +173,21 @@ impl Metrics {
             requests,
             latency,
             dataset,
+            loaded_at,
+            load_seconds,
+            in_flight,
             reloads,
+            batch_rows,
+            geocoder_calls,
+            breaker,
         }
+    }
+
+    /// Counts a request as in flight until the returned guard is dropped.
+    #[must_use]
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
     }
 
     /// Records one finished request. `method` is labelled through [`method_label`]; `route`
@@ -107,10 +202,55 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// Sets the dataset version being served.
-    pub fn set_dataset(&self, version: &str) {
+    /// Sets the dataset being served: its version and when it was loaded.
+    pub fn set_dataset(&self, version: &str, loaded_at: DateTime<Utc>) {
         self.dataset.reset();
         self.dataset.with_label_values(&[version]).set(1);
+        #[expect(
+            clippy::cast_precision_loss,
+            reason = "milliseconds since 1970 are far below 2^53"
+        )]
+        self.loaded_at
+            .set(loaded_at.timestamp_millis() as f64 / 1000.0);
+    }
+
+    /// Sets how long loading the dataset being served took.
+    pub fn set_load_seconds(&self, seconds: f64) {
+        self.load_seconds.set(seconds);
+    }
+
+    /// Counts the rows of one batch by status.
+    pub fn count_batch(&self, summary: &Summary) {
+        for (status, rows) in BATCH_STATUSES.into_iter().zip([
+            summary.answered,
+            summary.not_found,
+            summary.outside_coverage,
+            summary.bad_input,
+            summary.blank,
+        ]) {
+            self.batch_rows.with_label_values(&[status]).inc_by(rows);
+        }
+    }
+
+    /// Brings the geocoder's series up to date with `geocoder`'s own counts and breaker state
+    /// (called before each scrape; nothing without a geocoder).
+    pub fn sync_geocoder(&self, geocoder: Option<&Geocoder>) {
+        let Some(g) = geocoder else { return };
+        for (outcome, calls) in g.calls() {
+            let counter = self.geocoder_calls.with_label_values(&[outcome.as_str()]);
+            // The geocoder's counts only grow, so the difference is what happened since.
+            counter.inc_by(calls.saturating_sub(counter.get()));
+        }
+        let now = g.breaker_state();
+        for (state, name) in [
+            (BreakerState::Closed, "closed"),
+            (BreakerState::Open, "open"),
+            (BreakerState::HalfOpen, "half_open"),
+        ] {
+            self.breaker
+                .with_label_values(&[name])
+                .set(i64::from(state == now));
+        }
     }
 
     /// Counts a reload (`ok` or `refused`).
@@ -132,6 +272,16 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 }
+
+/// The values of a batch row's `status` column, in the order [`Metrics::count_batch`] reads
+/// them from a [`Summary`].
+const BATCH_STATUSES: [&str; 5] = [
+    "answered",
+    "not_found",
+    "outside_coverage",
+    "bad_input",
+    "blank",
+];
 
 /// The `method` label of a request: the method itself when it is one of HTTP's standard
 /// methods, else `other`. HTTP lets a client send any token as a method, and each new label

@@ -1,9 +1,12 @@
 //! The application's middleware, outermost first:
 //!
 //! 1. [`observe`]: records metrics and writes the access log for every request, including the
-//!    ones no route matched and the ones refused below. The access log line has method (from
-//!    the same closed set as the metrics), route pattern, status and latency; the query itself
-//!    only when `log_queries` is on.
+//!    ones no route matched and the ones refused below. The access log line has the request
+//!    id, method (from the same closed set as the metrics), route pattern, status and
+//!    latency; the query itself only when `log_queries` is on. The request id is the client's
+//!    `X-Request-Id` when that is short and of safe characters ([`client_request_id`]), else
+//!    a fresh one; it is sent back as `X-Request-Id` and is on every log line written while
+//!    the request is handled (its span).
 //! 2. [`crate::server::peers::refuse_over_cap`]: refuses requests on a connection over its
 //!    client address's cap (429).
 //! 3. [`time_body`]: times the body's arrival; a body that pauses too long, is not all there
@@ -47,20 +50,62 @@ use crate::server::state::AppState;
 /// Route label for requests no route matched (kept as one series, whatever the path).
 const UNMATCHED: &str = "unmatched";
 
-/// Middleware: records metrics and writes the access log for every request.
+/// The request id header, read and answered.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The longest client request id kept, bytes.
+pub const MAX_REQUEST_ID_BYTES: usize = 64;
+
+/// The client's request id, if it may be logged as it is: 1 to [`MAX_REQUEST_ID_BYTES`]
+/// ASCII letters, digits, `-`, `_`, `.` or `:` (a UUID, a trace id, a proxy's id). Anything
+/// else is replaced by a fresh id, so that no text a client chose reaches the log unchecked.
+#[must_use]
+pub fn client_request_id(value: &[u8]) -> Option<&str> {
+    let ok = !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_BYTES
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    ok.then(|| std::str::from_utf8(value).ok()).flatten()
+}
+
+/// A fresh request id: 16 hex digits, from a counter hashed with a key chosen at random when
+/// the process starts, so ids do not repeat within a run and do not follow from one another.
+#[must_use]
+pub fn fresh_request_id() -> String {
+    use std::hash::BuildHasher as _;
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static KEY: LazyLock<std::collections::hash_map::RandomState> =
+        LazyLock::new(std::collections::hash_map::RandomState::new);
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{:016x}", KEY.hash_one(n))
+}
+
+/// Middleware: records metrics and writes the access log for every request, under its
+/// request id (see the module docs).
 pub(crate) async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    use tracing::Instrument as _;
     let start = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let _in_flight = state.as_ref().map(|s| s.metrics().in_flight());
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| client_request_id(v.as_bytes()))
+        .map_or_else(fresh_request_id, str::to_string);
     // The closed-set label, never the raw token: a client may send any token as a method.
     let method = crate::server::metrics::method_label(req.method().as_str());
     let query = state
         .as_ref()
         .filter(|s| s.config().log_queries)
         .map(|_| format!("{}?{}", req.path(), req.query_string()));
-    let res = next.call(req).await;
+    let span = tracing::info_span!("request", request_id = request_id.as_str());
+    let res = next.call(req).instrument(span).await;
     let (route, status) = match &res {
         Ok(res) => (
             res.request()
@@ -73,8 +118,33 @@ pub(crate) async fn observe(
             e.as_response_error().status_code().as_u16(),
         ),
     };
-    log_request(state.as_ref(), method, &route, status, start, query);
-    res
+    log_request(
+        state.as_ref(),
+        &request_id,
+        method,
+        &route,
+        status,
+        start,
+        query,
+    );
+    let id = actix_web::http::header::HeaderValue::from_str(&request_id).ok();
+    let name = actix_web::http::header::HeaderName::from_static(REQUEST_ID);
+    match res {
+        Ok(mut res) => {
+            if let Some(id) = id {
+                res.headers_mut().insert(name, id);
+            }
+            Ok(res)
+        }
+        // An error raised instead of an answer: its response, with the id too.
+        Err(e) => {
+            let mut answer = e.error_response();
+            if let Some(id) = id {
+                answer.headers_mut().insert(name, id);
+            }
+            Err(actix_web::error::InternalError::from_response(e, answer).into())
+        }
+    }
 }
 
 /// Middleware: times the request body from its first read. It fails, and whatever the
@@ -393,6 +463,7 @@ fn cors_refusal<B>(res: &ServiceResponse<B>) -> Option<ApiError> {
 
 fn log_request(
     state: Option<&web::Data<AppState>>,
+    request_id: &str,
     method: &str,
     route: &str,
     status: u16,
@@ -406,9 +477,9 @@ fn log_request(
     // Two decimals are plenty for a log line.
     let ms = (seconds * 1e5).round() / 100.0;
     if let Some(query) = query {
-        tracing::info!(method, route, status, ms, query, "request");
+        tracing::info!(request_id, method, route, status, ms, query, "request");
     } else {
-        tracing::info!(method, route, status, ms, "request");
+        tracing::info!(request_id, method, route, status, ms, "request");
     }
 }
 
@@ -421,7 +492,35 @@ fn with_status(e: ApiError, status: actix_web::http::StatusCode) -> actix_web::E
 
 #[cfg(test)]
 mod tests {
-    use super::is_host;
+    use super::{client_request_id, fresh_request_id, is_host};
+
+    #[test]
+    fn a_client_request_id_is_kept_only_when_short_and_safe() {
+        for ok in [
+            "a",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "trace:1.2_3",
+            &"x".repeat(64),
+        ] {
+            assert_eq!(client_request_id(ok.as_bytes()), Some(ok), "{ok:?}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "a\nrequest status=200",
+            "id\"",
+            "caf\u{e9}",
+            &"x".repeat(65),
+        ] {
+            assert_eq!(client_request_id(bad.as_bytes()), None, "{bad:?}");
+        }
+        let (a, b) = (fresh_request_id(), fresh_request_id());
+        assert_ne!(a, b);
+        assert!(
+            a.len() == 16 && a.bytes().all(|c| c.is_ascii_hexdigit()),
+            "{a}"
+        );
+    }
 
     #[test]
     fn hosts_are_names_or_addresses_with_an_optional_port() {

@@ -101,13 +101,14 @@ impl AppState {
             g.set_coverage(&dataset);
         }
         let metrics = Metrics::new();
-        metrics.set_dataset(&dataset.version);
+        let loaded_at = Utc::now();
+        metrics.set_dataset(&dataset.version, loaded_at);
         let work = WorkPool::new(&config.limits);
         Self {
             inner: Arc::new(Shared {
                 dataset: ArcSwap::new(dataset),
                 generation: AtomicU64::new(0),
-                loaded_at: ArcSwap::from_pointee(Utc::now()),
+                loaded_at: ArcSwap::from_pointee(loaded_at),
                 source,
                 config,
                 metrics,
@@ -177,9 +178,11 @@ impl AppState {
         }
         let _guard = ReloadGuard(&self.inner.reloading);
         let source = self.inner.source.clone();
+        let started = std::time::Instant::now();
         let loaded = actix_web::web::block(move || load(&source))
             .await
             .map_err(|_| ReloadError::Lost)?;
+        let load_seconds = started.elapsed().as_secs_f64();
         let previous_version = self.dataset().version.to_string();
         match loaded {
             Ok(ds) => {
@@ -189,9 +192,11 @@ impl AppState {
                 }
                 self.inner.dataset.store(Arc::new(ds));
                 self.inner.generation.fetch_add(1, Ordering::AcqRel);
-                self.inner.loaded_at.store(Arc::new(Utc::now()));
+                let loaded_at = Utc::now();
+                self.inner.loaded_at.store(Arc::new(loaded_at));
                 self.bands_cache().clear();
-                self.inner.metrics.set_dataset(&dataset_version);
+                self.inner.metrics.set_dataset(&dataset_version, loaded_at);
+                self.inner.metrics.set_load_seconds(load_seconds);
                 self.inner.metrics.count_reload("ok");
                 tracing::info!(previous_version, dataset_version, "dataset reloaded");
                 Ok(ReloadReport {

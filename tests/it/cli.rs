@@ -361,3 +361,243 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
         assert!(err.is_empty(), "{args:?}: {err}");
     }
 }
+
+/// `careband lookup` with `input` on its standard input.
+fn careband_stdin(args: &[&str], input: &[u8]) -> (String, String, i32) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_careband"))
+        .args(args)
+        .env_remove("CAREBAND_DATA")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Written from a thread, so that a large input cannot block on a full output pipe.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// The `query` of each JSON line.
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn two_postcodes_typed_unquoted_are_two_answers_each_headed() {
+    // NR1 1AA is Band 1 and NR25 7PQ Band 2 on 2019-06-01 (the single-query tests above).
+    let (out, err, code) = text(careband(&[
+        "lookup",
+        "NR1",
+        "1AA",
+        "NR25",
+        "7PQ",
+        "--date",
+        "2019-06-01",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let first = out.find("== NR1 1AA ==").expect(&out);
+    let second = out.find("== NR25 7PQ ==").expect(&out);
+    assert!(first < second, "{out}");
+    assert!(out[first..second].contains("Band 1"), "{out}");
+    assert!(out[second..].contains("Band 2"), "{out}");
+    let (out, err, code) = text(careband(&[
+        "lookup",
+        "NR1 1AA",
+        "nr257pq",
+        "--json",
+        "--date",
+        "2019-06-01",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[0]["query"], "NR1 1AA");
+    assert_eq!(lines[1]["query"], "NR25 7PQ");
+    assert_eq!(
+        lines[1]["resolution"]["schemes"][0]["banding"]["band"]["number"],
+        2
+    );
+}
+
+#[test]
+fn words_that_are_no_postcode_stay_one_query() {
+    for args in [
+        &["Church", "Lane", "Reepham"][..],
+        &["Ollands Road, Reepham"][..],
+    ] {
+        let mut all = vec!["lookup"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--json", "--date", "2019-06-01"]);
+        let (out, err, code) = text(careband(&all));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        // One pretty-printed answer: the whole output is one JSON value.
+        let v: serde_json::Value = serde_json::from_str(&out).expect(&out);
+        assert_eq!(v["kind"], "places", "{args:?}");
+        assert!(!out.contains("=="), "{out}");
+    }
+}
+
+#[test]
+fn the_exit_code_of_several_queries_is_the_worst_answer() {
+    // Answered and not found: 1.
+    let (out, err, code) = text(careband(&["lookup", "NR1 1AA", "NR1 1XX"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("== NR1 1XX ==\nnot answered: "), "{out}");
+    assert!(err.contains("careband: NR1 1XX: "), "{err}");
+    // And bad input: 2, each refused with its message, the others still answered.
+    let (out, err, code) = text(careband(&[
+        "lookup", "NR1 1XX", "NR1 1AA", "NR1-1AA", "--json",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0]["error"]["code"], "postcode_not_found");
+    assert_eq!(lines[0]["query"], "NR1 1XX");
+    assert_eq!(lines[1]["kind"], "point");
+    assert_eq!(lines[2]["query"], "NR1-1AA");
+    assert!(err.contains("did you mean NR1 1AA?"), "{err}");
+    // All answered: 0 (the first answer of a point outside coverage would make it 1).
+    let (_, err, code) = text(careband(&["lookup", "NR1 1AA", "BS1 5TR"]));
+    assert_eq!(code, 0, "{err}");
+    let (_, _, code) = text(careband(&["lookup", "NR1 1AA", "51.5072,-0.1276"]));
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn lookup_dash_answers_each_line_of_standard_input() {
+    let long = "x".repeat(1025);
+    let input = format!("NR1 1AA\n\n{long}\r\nHethersett\r\nNR1 1XX\n");
+    let mut bytes = input.into_bytes();
+    // A byte that is not UTF-8 on the last line.
+    bytes.extend_from_slice(b"\xff\xfe\n");
+    let (out, err, code) =
+        careband_stdin(&["lookup", "-", "--json", "--date", "2019-06-01"], &bytes);
+    assert_eq!(code, 2, "{err}");
+    let lines = json_lines(&out);
+    // The blank line is skipped; every other line has its answer or refusal, in order.
+    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(lines[0]["query"], "NR1 1AA");
+    assert_eq!(lines[1]["query"], "line 3");
+    assert_eq!(lines[1]["error"]["code"], "too_long");
+    assert_eq!(lines[2]["kind"], "places");
+    assert_eq!(lines[3]["error"]["code"], "postcode_not_found");
+    assert_eq!(lines[4]["query"], "line 6");
+    assert_eq!(lines[4]["error"]["code"], "bad_input");
+    assert!(
+        err.contains("line 3: the line is longer than 1024 bytes"),
+        "{err}"
+    );
+    // Text output: each answer under its heading; `-` must be the only query.
+    let (out, _, code) = careband_stdin(&["lookup", "-"], b"NR1 1AA\nBS1 5TR\n");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("== NR1 1AA ==") && out.contains("== BS1 5TR =="),
+        "{out}"
+    );
+    let (_, err, code) = careband_stdin(&["lookup", "-", "NR1 1AA"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("give it alone"), "{err}");
+}
+
+#[test]
+fn a_long_standard_input_streams_line_by_line() {
+    // 20,000 lines (160 kB), more than a pipe holds: the answers come out as the lines go in.
+    let input = "NR1 1AA\n".repeat(20_000);
+    let (out, err, code) = careband_stdin(
+        &["lookup", "-", "--json", "--date", "2019-06-01"],
+        input.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 20_000);
+}
+
+#[test]
+fn completions_and_the_manual_page_name_the_subcommands() {
+    let (out, _, code) = text(careband(&["completions", "bash"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("lookup") && out.contains("complete -F"),
+        "{out}"
+    );
+    let (out, _, code) = text(careband(&["completions", "tcsh"]));
+    assert_eq!(code, 2, "{out}");
+    let (man, _, code) = text(careband(&["man"]));
+    assert_eq!(code, 0);
+    // roff: a title request for section 1, then sections; each subcommand named.
+    assert!(man.contains(".TH careband 1"), "{man}");
+    assert!(
+        man.contains("\n.SH NAME\n") && man.contains("\n.SH SUBCOMMANDS\n"),
+        "{man}"
+    );
+    for sub in [
+        "lookup",
+        "schemes",
+        "validate",
+        "serve",
+        "batch",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            man.contains(&format!("careband\\-{sub}(1)")),
+            "{sub} in\n{man}"
+        );
+    }
+    // Every line is text or a request or macro starting with `.` or `'`: no stray bytes.
+    assert!(man.lines().all(|l| !l.contains('\u{0}')), "{man}");
+    if let Ok(o) = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write as _;
+            c.stdin.take().unwrap().write_all(man.as_bytes())?;
+            c.wait_with_output()
+        })
+    {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn version_names_the_binary_and_the_embedded_dataset() {
+    // The versions read here from the files themselves, not through careband's loader.
+    let geodata = crate::common::fixtures::geodata();
+    let value = |text: &str, key: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string()
+    };
+    let manifest = std::fs::read_to_string(geodata.join("manifest.toml")).unwrap();
+    let bristol = std::fs::read_to_string(geodata.join("schemes/bristol.toml")).unwrap();
+    let norfolk = std::fs::read_to_string(geodata.join("schemes/norfolk.toml")).unwrap();
+    let expected = format!(
+        "careband {} (dataset {}, schemes bristol {}, norfolk {})\n",
+        env!("CARGO_PKG_VERSION"),
+        value(&manifest, "version"),
+        value(&bristol, "version"),
+        value(&norfolk, "version"),
+    );
+    let (out, _, code) = text(careband(&["--version"]));
+    assert_eq!(code, 0);
+    assert_eq!(out, expected);
+}

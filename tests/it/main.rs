@@ -43,6 +43,7 @@ mod free_text;
 mod geocoder;
 mod layers;
 mod malformed;
+mod observe;
 mod places;
 mod pool;
 mod reload;

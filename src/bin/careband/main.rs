@@ -7,16 +7,15 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use chrono::NaiveDate;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use careband::data::load::{DataSource, load};
-use careband::engine::answer::Answer;
 use careband::engine::dataset::Dataset;
-use careband::engine::lookup::lookup;
-use careband::engine::query::{Given, Query, QueryError, read};
+use careband::engine::query::Given;
 
 mod batch;
 mod cleanup;
+mod lookup;
 mod render;
 mod serve;
 
@@ -62,13 +61,13 @@ enum Command {
     /// Band, rate and evidence for a postcode, a "lat,lon" point, a BNG point, or a place,
     /// road or address typed as free text.
     #[command(
-        after_help = "Examples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n  careband lookup Hethersett\n  careband lookup \"Ollands Road, Reepham\"\n  careband lookup \"12 Mill Road, Aylsham\" --config careband.toml   (with a [geocoder])\n\nExit codes: 0 answered; 1 not found or outside coverage; 2 bad input or error."
+        after_help = "Several queries: an argument that is a full postcode or a point is a query of its own, and so is an outward code followed by an inward code (NR1 1AA unquoted); the other arguments, between those, are joined into one free-text query. So `careband lookup NR1 1AA NR25 7PQ` answers two postcodes and `careband lookup Church Lane Reepham` one road. Quote an address to keep its postcode with it. `careband lookup -` reads one query a line from standard input (blank lines skipped; a line over 1024 bytes is refused on its own). Several answers are printed each under a `== query ==` heading, or with --json as JSON lines (one object a line).\n\nExamples:\n  careband lookup NR1 1AA\n  careband lookup nr257pq --date 2018-06-01\n  careband lookup 52.6309,1.2974 --json\n  careband lookup --easting 624073 --northing 308352\n  careband lookup NR1   (summary of a postcode district)\n  careband lookup Hethersett\n  careband lookup \"Ollands Road, Reepham\"\n  careband lookup NR1 1AA NR25 7PQ BS1 5TR   (three answers)\n  careband lookup - --json < postcodes.txt   (JSON lines)\n  careband lookup \"12 Mill Road, Aylsham\" --config careband.toml   (with a [geocoder])\n\nExit codes (the worst of the answers): 0 all answered; 1 some not found or outside coverage; 2 some bad input, or an error."
     )]
     Lookup {
-        /// A postcode (any case and spacing; a district `NR1` or sector `NR1 1` gives a
-        /// summary), a WGS84 point as "lat,lon", or free text: a place, "road, town" or an
-        /// address (a postcode in it wins).
-        #[arg(num_args = 0.., value_name = "POSTCODE | LAT,LON | TEXT")]
+        /// Postcodes (any case and spacing; a district `NR1` or sector `NR1 1` gives a
+        /// summary), WGS84 points as "lat,lon", or free text: a place, "road, town" or an
+        /// address (a postcode in it wins); `-` reads them from standard input, one a line.
+        #[arg(num_args = 0.., value_name = "POSTCODE | LAT,LON | TEXT | -")]
         query: Vec<String>,
         /// BNG easting in metres (with --northing) instead of a query.
         #[arg(long, requires = "northing", conflicts_with = "query")]
@@ -116,6 +115,17 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Answer every row of a CSV or .xlsx file of postcodes, points or addresses (CSV out).
     Batch(batch::BatchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
+    #[command(
+        after_help = "Example:\n  careband completions bash > /etc/bash_completion.d/careband"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output.
+    #[command(after_help = "Example:\n  careband man > careband.1 && man ./careband.1")]
+    Man,
     /// Build geodata/ from the open data files (for maintainers; see geodata/README.md).
     Import {
         /// Folder holding the NHS / ONS / OS open data files.
@@ -128,7 +138,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let mut command = Cli::command();
+    // Only `--version` reads the dataset's versions (from the embedded manifest and scheme
+    // files, without loading the data).
+    if std::env::args_os().any(|a| a == "--version" || a == "-V") {
+        command = command.version(long_version());
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
@@ -136,6 +156,29 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `0.1.0 (dataset 2025.10-1, schemes bristol 2019.1-illustrative, norfolk 2019.2)`: the
+/// binary's version and the embedded dataset's.
+fn long_version() -> &'static str {
+    let binary = env!("CARGO_PKG_VERSION");
+    let text = match careband::data::load::versions(&DataSource::Embedded) {
+        Ok(v) => {
+            let schemes: Vec<String> = v
+                .schemes
+                .iter()
+                .map(|(id, version)| format!("{id} {version}"))
+                .collect();
+            format!(
+                "{binary} (dataset {}, schemes {})",
+                v.dataset,
+                schemes.join(", ")
+            )
+        }
+        Err(e) => format!("{binary} (embedded dataset unreadable: {e})"),
+    };
+    // Printed once, just before the process exits.
+    Box::leak(text.into_boxed_str())
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -177,61 +220,51 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let geocoder = serve::build_geocoder(geocoder.merge(file)?.as_ref())?;
-            let text = query.join(" ");
-            let given = match (easting, northing) {
-                (Some(easting), Some(northing)) => Given::EastingNorthing { easting, northing },
-                _ if query.is_empty() => {
-                    anyhow::bail!(
-                        "give a postcode, a \"lat,lon\" point, or --easting and --northing"
-                    )
-                }
-                _ => Given::Text(&text),
-            };
-            let q = match read(given) {
-                Ok(reading) => reading.query,
-                Err(e) => return refuse(&e, json),
-            };
-            let ds = data.load()?;
             let date = date.unwrap_or_else(today);
-            let mut result = lookup(&ds, &q, date);
-            if let (Some(g), Query::Text(text)) = (&geocoder, &q) {
-                g.set_coverage(&ds);
-                // One lookup: a single-threaded runtime for the one request (and its retries).
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .context("cannot start the runtime for the external geocoder")?;
-                result = rt.block_on(careband::geocoder::refine(&ds, g, text, result, date));
-            }
             let out = &mut std::io::stdout().lock();
-            match result {
-                Ok(answer) => {
-                    let covered = match &answer {
-                        Answer::Point(p) => p.resolution.covered,
-                        Answer::Area(a) => a.outside_coverage < a.postcodes,
-                        Answer::Places(p) => p.candidates.iter().any(|c| c.resolution.covered),
-                    };
-                    if json {
-                        serde_json::to_writer_pretty(&mut *out, &answer)?;
-                        writeln!(out)?;
-                    } else {
-                        render::answer(out, &answer)?;
-                    }
-                    Ok(if covered {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(1)
-                    })
-                }
-                Err(e) => {
-                    if json {
-                        serde_json::to_writer_pretty(&mut *out, &render::error_json(&e))?;
-                        writeln!(out)?;
-                    }
-                    eprintln!("careband: {e}");
-                    Ok(ExitCode::from(if e.is_not_found() { 1 } else { 2 }))
-                }
+            if let (Some(easting), Some(northing)) = (easting, northing) {
+                let mut session = lookup::Session::new(data, date, geocoder, json, false);
+                let label = format!("E {easting} N {northing}");
+                session.given(out, &label, Given::EastingNorthing { easting, northing })?;
+                return Ok(session.exit_code());
             }
+            if query.iter().any(|q| q == "-") {
+                if query.len() > 1 {
+                    anyhow::bail!(
+                        "`-` reads the queries from standard input, one a line: give it alone"
+                    );
+                }
+                let mut session = lookup::Session::new(data, date, geocoder, json, true);
+                session.lines(&mut std::io::stdin().lock(), out)?;
+                return Ok(session.exit_code());
+            }
+            let queries = lookup::split(&query);
+            if queries.is_empty() {
+                anyhow::bail!(
+                    "give a postcode, a \"lat,lon\" point, a place or address, `-` to read \
+                     them from standard input, or --easting and --northing"
+                );
+            }
+            let mut session = lookup::Session::new(data, date, geocoder, json, queries.len() > 1);
+            for q in &queries {
+                session.text(out, q)?;
+            }
+            Ok(session.exit_code())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "careband",
+                &mut std::io::stdout().lock(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout().lock())
+                .context("cannot write the manual page")?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Schemes { json, data } => {
             let ds = data.load()?;
@@ -317,17 +350,4 @@ fn validate(scheme: Option<String>, json: bool, data: &DataArgs) -> anyhow::Resu
             ExitCode::SUCCESS
         },
     )
-}
-
-/// An input that cannot be read as a query: the message (with the correction, if any) on
-/// stderr, the API's error body on stdout with `--json`, and exit 2.
-fn refuse(e: &QueryError, json: bool) -> anyhow::Result<ExitCode> {
-    if json {
-        let detail = careband::server::ApiError::from_query(e, "query").detail();
-        let out = &mut std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "error": detail }))?;
-        writeln!(out)?;
-    }
-    eprintln!("careband: {e}");
-    Ok(ExitCode::from(2))
 }

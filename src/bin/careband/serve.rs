@@ -15,7 +15,7 @@ use clap::Args;
 
 use careband::data::load::{DataSource, load};
 use careband::geocoder::Geocoder;
-use careband::server::config::{GeocoderConfig, GeocoderKind, ServeConfig};
+use careband::server::config::{GeocoderConfig, GeocoderKind, LogFormat, ServeConfig, use_colour};
 use careband::server::{self, AppState};
 
 /// Flags of `careband serve`; each also reads a `CAREBAND_*` variable.
@@ -25,7 +25,7 @@ use careband::server::{self, AppState};
 )]
 pub struct ServeArgs {
     /// TOML settings file (keys: `listen`, `data_dir`, `cors_origins`, `log_level`,
-    /// `log_queries`, `admin_token`, `admin_listen`, `[limits]`, `[geocoder]`).
+    /// `log_format`, `log_queries`, `admin_token`, `admin_listen`, `[limits]`, `[geocoder]`).
     #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// Log filter, e.g. `info` or `careband=debug` [default: info].
     #[arg(long, env = "CAREBAND_LOG_LEVEL", value_name = "FILTER")]
     log_level: Option<String>,
+    /// Log lines as `text` (key=value; coloured on a terminal unless `NO_COLOR` is set) or
+    /// `json` (one object a line) [default: text].
+    #[arg(long, env = "CAREBAND_LOG_FORMAT", value_name = "FORMAT")]
+    log_format: Option<careband::server::config::LogFormat>,
     /// Log each lookup's postcode, address text or coordinates. For debugging only: a query is
     /// a person's address.
     #[arg(long, env = "CAREBAND_LOG_QUERIES")]
@@ -269,6 +273,9 @@ impl ServeArgs {
         if let Some(v) = self.log_level {
             c.log_level = v;
         }
+        if let Some(v) = self.log_format {
+            c.log_format = v;
+        }
         c.log_queries |= self.log_queries;
         if self.admin_token.is_some() {
             c.admin_token = self.admin_token;
@@ -282,16 +289,23 @@ impl ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.settings()?;
     let addr = config.check()?;
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&config.log_level).with_context(|| {
                 format!("log_level {:?} is not a valid filter", config.log_level)
             })?,
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init()
-        .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs
+            .with_ansi(use_colour(
+                std::env::var_os("NO_COLOR").as_deref(),
+                std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            ))
+            .try_init(),
+        LogFormat::Json => logs.json().with_ansi(false).try_init(),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot set up logging: {e}"))?;
     if config.log_queries {
         tracing::warn!("log_queries is on: postcodes, addresses and coordinates will be logged");
     }
@@ -323,7 +337,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "external geocoder on for addresses the gazetteer cannot settle"
         );
     }
+    let load_seconds = started.elapsed().as_secs_f64();
     let state = AppState::with_geocoder(Arc::new(dataset), source, config.clone(), geocoder);
+    state.metrics().set_load_seconds(load_seconds);
     state.work().check()?;
     tracing::info!(
         threads = state.work().threads(),

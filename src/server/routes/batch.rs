@@ -418,6 +418,7 @@ pub async fn post_batch(
         OutputFormat::Csv => format!("careband-{}.csv", opts.date),
         OutputFormat::Xlsx => format!("careband-{}.xlsx", opts.date),
     };
+    let counted = state.clone();
     let (started_tx, started_rx) = oneshot::channel::<Result<Started, ApiError>>();
     let (tx, rx) = mpsc::channel(PIECES_IN_FLIGHT);
     state.work().drive(turn, move || {
@@ -435,6 +436,7 @@ pub async fn post_batch(
         if summary_only {
             // Every row answered as for the CSV, the rows thrown away: only the counts go back.
             let summary = run_body(&body, input, io::sink(), &opts, &ds)
+                .inspect(|summary| counted.metrics().count_batch(summary))
                 .map(Started::Summary)
                 .map_err(|e| ApiError::internal("answering a batch", e));
             let _ = started_tx.send(summary);
@@ -444,6 +446,7 @@ pub async fn post_batch(
             // A workbook is assembled whole at the end, so it is sent whole, with its counts.
             let mut book = Vec::new();
             let done = run_body(&body, input, &mut book, &opts, &ds)
+                .inspect(|summary| counted.metrics().count_batch(summary))
                 .map(|summary| Started::Workbook(book, summary))
                 .map_err(|e| match e {
                     BatchError::XlsxTooManyRows
@@ -465,11 +468,14 @@ pub async fn post_batch(
             buf: Vec::with_capacity(PIECE_BYTES),
         };
         let result = run_body(&body, input, &mut out, &opts, &ds);
-        if let Err(e) = result {
-            // The scan passed, so this is the client leaving or careband failing: end the
-            // stream with an error so the client sees a failed transfer, not a short file.
-            tracing::warn!(error = %e, "a batch request stopped before its last row");
-            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+        match result {
+            Ok(summary) => counted.metrics().count_batch(&summary),
+            Err(e) => {
+                // The scan passed, so this is the client leaving or careband failing: end the
+                // stream with an error so the client sees a failed transfer, not a short file.
+                tracing::warn!(error = %e, "a batch request stopped before its last row");
+                let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+            }
         }
     })?;
     let started = started_rx

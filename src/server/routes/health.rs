@@ -87,8 +87,13 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 ///
 /// `careband_http_requests_total{method,route,status}`,
 /// `careband_http_request_duration_seconds{method,route}` (histogram),
-/// `careband_dataset_info{version}` and `careband_reloads_total{outcome}`. Routes are
-/// patterns (`/v1/postcodes/{postcode}`), never the paths asked.
+/// `careband_http_requests_in_flight`, `careband_build_info{version}`,
+/// `careband_dataset_info{version}`, `careband_dataset_loaded_timestamp_seconds`,
+/// `careband_dataset_load_seconds`, `careband_reloads_total{outcome}`,
+/// `careband_batch_rows_total{status}`, with an external geocoder
+/// `careband_geocoder_calls_total{outcome}` and `careband_geocoder_breaker_state{state}`, and
+/// on Linux the `process_*` metrics. Routes are patterns (`/v1/postcodes/{postcode}`), never
+/// the paths asked; every label comes from a closed set.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -96,6 +101,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"))
 )]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.metrics().sync_geocoder(state.geocoder());
     HttpResponse::Ok()
         .insert_header(no_cache())
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -57,8 +57,13 @@ impl Server {
                 })
                 .unwrap();
             log.lock().unwrap().push(line.clone());
+            // The address ends at the first character no address has (a space in text logs,
+            // a quote in JSON ones).
             if let Some(rest) = line.split("listening on http://").nth(1) {
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || ".:[]".contains(c)))
+                    .unwrap_or(rest.len());
+                break rest[..end].parse().unwrap();
             }
         };
         // Keep reading both streams, so that the server never blocks on a full pipe, and keep
