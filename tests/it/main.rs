@@ -3,7 +3,8 @@
 //!
 //! Each module tests one thing from outside the library: `api` the HTTP routes, `api_batch`
 //! `POST /v1/batch`, `answers` whole API answers as reviewed snapshots, `batch` batch files in
-//! the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
+//! the library and the command line, `cli` the built binary, `deploy`
+//! the example settings file and `careband healthcheck`, `data`, `places` and `schemes`
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
 //! batch-count answers,
 //! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
@@ -38,6 +39,7 @@ mod corrupt;
 mod councils;
 mod currency;
 mod data;
+mod deploy;
 mod engine;
 mod free_text;
 mod geocoder;

@@ -15,6 +15,7 @@ use careband::engine::query::Given;
 
 mod batch;
 mod cleanup;
+mod healthcheck;
 mod lookup;
 mod render;
 mod serve;
@@ -113,6 +114,9 @@ enum Command {
     },
     /// Serve the HTTP API (JSON) on 127.0.0.1:8080; see GET /openapi.json.
     Serve(serve::ServeArgs),
+    /// Ask a running server's /healthz (or /readyz) and exit 0 when it answers 200: a
+    /// container's health check without an HTTP client.
+    Healthcheck(healthcheck::HealthcheckArgs),
     /// Answer every row of a CSV or .xlsx file of postcodes, points or addresses (CSV out).
     Batch(batch::BatchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to standard output.
@@ -280,6 +284,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate { scheme, json, data } => validate(scheme, json, &data),
         Command::Serve(args) => serve::run(args),
         Command::Batch(args) => batch::run(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
         Command::Import { opendata, out } => {
             let report = careband::data::import::run(&careband::data::import::ImportOptions {
                 opendata,
