@@ -9,7 +9,7 @@
 # through the balancer. Exit 0 on success, 1 on any failure.
 #
 # Settings (environment):
-#   CAREBAND_BIN=path     the binary to run [default: cargo build --locked, the debug binary]
+#   CAREBAND_BIN=path     the binary to run [default: cargo build --locked --release, the build the tests use]
 #   LB_SECONDS=300        longest the load may run; it is stopped 3 s after the last step
 #   LB_CONNECTIONS=8      wrk connections
 #   LB_RETRIES=3          haproxy's retries; 0 (with no redispatch) shows what the test catches
@@ -30,8 +30,8 @@ port_b=$((lb_port + 2))
 token="lb-test-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
 if [ -z "${CAREBAND_BIN:-}" ]; then
-  cargo build --locked --quiet
-  CAREBAND_BIN="${CARGO_TARGET_DIR:-target}/debug/careband"
+  cargo build --locked --release --quiet
+  CAREBAND_BIN="${CARGO_TARGET_DIR:-target}/release/careband"
 fi
 
 work="$(mktemp -d)"
