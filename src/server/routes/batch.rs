@@ -481,33 +481,40 @@ pub async fn post_batch(
     let started = started_rx
         .await
         .map_err(|e| ApiError::internal("answering a batch", e))??;
+    Ok(respond(started, &filename, rx))
+}
+
+/// The response once the driver has started: the counts, a workbook, or the CSV stream.
+fn respond(
+    started: Started,
+    filename: &str,
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+) -> HttpResponse {
+    let disposition = (
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"{filename}\""),
+    );
     match started {
-        Started::Summary(summary) => Ok(HttpResponse::Ok()
+        Started::Summary(summary) => HttpResponse::Ok()
             .insert_header(("Careband-Rows", summary.rows.to_string()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(SummaryBody {
                 message: summary.counts_line(),
                 summary,
-            })),
-        Started::Workbook(book, summary) => Ok(HttpResponse::Ok()
+            }),
+        Started::Workbook(book, summary) => HttpResponse::Ok()
             .content_type(XLSX_TYPE)
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ))
+            .insert_header(disposition)
             .insert_header(("Careband-Rows", summary.rows.to_string()))
             .insert_header(("Careband-Summary", summary.counts_line()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(book)),
-        Started::Streaming(rows) => Ok(HttpResponse::Ok()
+            .body(book),
+        Started::Streaming(rows) => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ))
+            .insert_header(disposition)
             .insert_header(("Careband-Rows", rows.to_string()))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(Streamed(rx))),
+            .body(Streamed(rx)),
     }
 }
 
