@@ -6,7 +6,9 @@
 //! the library and the command line, `cli` the built binary, `data`, `places` and `schemes`
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
 //! batch-count answers,
-//! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
+//! `geocoder` the external geocoder against a local server, `integrators` HEAD, nearest
+//! postcodes, postcodes.io bulk bodies, attribution, the docs page and the generator-ready
+//! `OpenAPI` document, `layers` the layering of `src/`,
 //! `malformed` the malformed-request table against the built server,
 //! `serve` the built server under slow clients and at shutdown,
 //! and `web` the page. Shared helpers are in `common`.
@@ -41,6 +43,7 @@ mod data;
 mod engine;
 mod free_text;
 mod geocoder;
+mod integrators;
 mod layers;
 mod malformed;
 mod places;

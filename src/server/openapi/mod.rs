@@ -1,10 +1,14 @@
 //! `GET /openapi.json`: the OpenAPI document, generated from the handlers and types with
-//! `utoipa`. Nothing in it needs the internet (no hosted UI).
+//! `utoipa`, then rewritten by [`normalise`] into the plain shapes client generators read.
+//! Nothing in it needs the internet (the docs UI at `/docs` is served by careband itself).
+
+pub mod normalise;
 
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi};
 
 use super::{admin, batch, error, health, lookup, page, places, postcodes, schemes, state};
@@ -22,6 +26,8 @@ use super::{admin, batch, error, health, lookup, page, places, postcodes, scheme
         batch::post_batch,
         places::get_places,
         postcodes::get_postcode,
+        postcodes::nearest_postcodes,
+        postcodes::post_postcodes,
         schemes::list_schemes,
         schemes::get_scheme,
         schemes::layer_geojson,
@@ -33,6 +39,8 @@ use super::{admin, batch, error, health, lookup, page, places, postcodes, scheme
         admin::reload,
         page::index,
         page::static_file,
+        page::docs,
+        page::docs_file,
     ),
     components(schemas(
         error::ErrorBody,
@@ -46,6 +54,9 @@ use super::{admin, batch, error, health, lookup, page, places, postcodes, scheme
         crate::engine::answer::Answer,
         places::PlacesResponse,
         postcodes::PostcodeResponse,
+        postcodes::NearestPostcodes,
+        lookup::BulkRequest,
+        lookup::PostcodesBody,
         schemes::SchemeList,
         schemes::SchemeDetail,
         schemes::FeatureCollection,
@@ -56,7 +67,7 @@ use super::{admin, batch, error, health, lookup, page, places, postcodes, scheme
     modifiers(&AdminToken),
     tags(
         (name = "lookup", description = "Band, rate and evidence for a postcode, point, place or address; place autocomplete"),
-        (name = "postcodes", description = "Facts about a postcode"),
+        (name = "postcodes", description = "Facts about a postcode; the postcodes nearest a point; bulk lookups where postcodes.io clients send them"),
         (name = "schemes", description = "What is loaded"),
         (name = "maps", description = "GeoJSON layers for maps"),
         (name = "page", description = "The price band identification tool (a web page)"),
@@ -65,11 +76,15 @@ use super::{admin, batch, error, health, lookup, page, places, postcodes, scheme
 )]
 pub struct ApiDoc;
 
-/// Declares the bearer token `POST /admin/reload` needs.
+/// Declares the bearer token `POST /admin/reload` needs (the operation names it), that every
+/// other operation needs none (an empty requirement at the root), and that the API is served
+/// from the document's own origin (`/`).
 struct AdminToken;
 
 impl Modify for AdminToken {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.security = Some(vec![SecurityRequirement::default()]);
+        openapi.servers = Some(vec![Server::new("/")]);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "admin_token",
@@ -78,14 +93,61 @@ impl Modify for AdminToken {
     }
 }
 
-/// The document as JSON, built once.
+/// The document as JSON, after [`normalise::normalise`].
+///
+/// # Errors
+/// When utoipa's document does not serialise (it always does).
+pub fn document() -> Result<serde_json::Value, serde_json::Error> {
+    let mut doc = serde_json::to_value(ApiDoc::openapi())?;
+    normalise::normalise(&mut doc);
+    if let Some(paths) = doc
+        .get_mut("paths")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        for op in paths
+            .values_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            for o in op.values_mut() {
+                // A body sent as `application/octet-stream` is a file's bytes: generators
+                // make it a file parameter when the schema says so.
+                if let Some(schema) =
+                    o.pointer_mut("/requestBody/content/application~1octet-stream/schema")
+                {
+                    *schema = serde_json::json!({ "type": "string", "format": "binary" });
+                }
+                // Every route answers an over-long query string with a 414
+                // (`middleware::limit_query`), before any handler.
+                if let Some(responses) = o
+                    .get_mut("responses")
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    responses.entry("414").or_insert_with(|| {
+                        serde_json::json!({
+                            "description": "Query string too long",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+                        })
+                    });
+                }
+            }
+        }
+    }
+    normalise::prune(&mut doc);
+    Ok(doc)
+}
+
+/// The document as JSON text, built once.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi().to_json().unwrap_or_else(|e| {
-        format!("{{\"error\": {{\"code\": \"internal\", \"message\": \"{e}\"}}}}")
-    })
+    document()
+        .and_then(|d| serde_json::to_string(&d))
+        .unwrap_or_else(|e| {
+            format!("{{\"error\": {{\"code\": \"internal\", \"message\": \"{e}\"}}}}")
+        })
 });
 
 /// The OpenAPI document of this API.
+///
+/// OpenAPI 3.1, generated from the code; `/docs` shows it in a browser.
 #[utoipa::path(
     get,
     path = "/openapi.json",

@@ -41,12 +41,14 @@ pub const BATCH_MAX_ROWS: u64 = 100_000;
 /// on Windows. `text/plain` is not one of them: it is a type a cross-site HTML form may post
 /// without a CORS preflight, so accepting it would let any web page make a visitor's browser
 /// run batches here; none of these types can be sent cross-site without one.
+/// `application/octet-stream` is what generated API clients send a file as.
 pub const CSV_TYPES: &[&str] = &[
     "text/csv",
     "application/csv",
     "text/x-csv",
     "application/x-csv",
     "application/vnd.ms-excel",
+    "application/octet-stream",
 ];
 
 /// Output handed to the response at a time.
@@ -297,7 +299,10 @@ fn scan_error(e: BatchError) -> ApiError {
     path = "/v1/batch",
     tag = "lookup",
     params(BatchParams),
-    request_body(content = String, content_type = "text/csv", description = "The CSV file"),
+    request_body(description = "The CSV file (as `text/csv`, or as the bytes of a file upload)", content(
+        (String = "text/csv"),
+        (String = "application/octet-stream"),
+    )),
     responses(
         (status = 200, description = "The rows with their answers, streamed; the `Careband-Rows` header says how many, and each row's `status` column its outcome. With `summary=true`, JSON instead: the counts of rows answered, outside coverage, not found, bad input and blank, and a `message` saying them", content_type = "text/csv", body = String),
         (status = 400, description = "Broken CSV (the error names the line), no lookup column, or a bad parameter", body = ErrorBody),
