@@ -5,6 +5,9 @@
 //!   there: this writes `web_vendor.rs` to `OUT_DIR` with the library's files, or with `None`
 //!   when `web/node_modules` has not been installed, in which case the page works without its
 //!   map and says so.
+//! - The API docs UI (Swagger UI, from the same `npm ci`) is embedded the same way:
+//!   `docs_vendor.rs` holds its script and style sheet, or `None`, in which case `/docs` says
+//!   how to install it.
 use std::path::Path;
 
 fn main() {
@@ -41,8 +44,39 @@ fn main() {
               pub(crate) static LEAFLET: Option<Vendor> = None;\n"
             .to_string(),
     };
-    let target = Path::new(&out_dir).join("web_vendor.rs");
-    if let Err(e) = std::fs::write(&target, code) {
+    write(&Path::new(&out_dir).join("web_vendor.rs"), &code);
+    write(&Path::new(&out_dir).join("docs_vendor.rs"), &docs_ui());
+}
+
+/// The Swagger UI files, when `npm ci` installed them in `web/node_modules`.
+fn docs_ui() -> String {
+    let dist = Path::new("web/node_modules/swagger-ui-dist");
+    let files = ["swagger-ui-bundle.js", "swagger-ui.css", "package.json"];
+    if files.iter().all(|f| dist.join(f).is_file()) {
+        for f in files {
+            println!("cargo:rerun-if-changed=web/node_modules/swagger-ui-dist/{f}");
+        }
+    } else {
+        println!("cargo:rerun-if-changed=web");
+        return "/// Swagger UI was not installed (run `npm ci` in web/): `/docs` says so.\n\
+                pub(crate) static SWAGGER_UI: Option<Vendor> = None;\n"
+            .to_string();
+    }
+    let version = std::fs::read_to_string(dist.join("package.json"))
+        .ok()
+        .and_then(|text| version_of(&text))
+        .unwrap_or_else(|| "unknown".into());
+    format!(
+        "/// Swagger UI, as installed from npm into `web/node_modules`.\n\
+         pub(crate) static SWAGGER_UI: Option<Vendor> = Some(Vendor {{\n    \
+         version: {version:?},\n    \
+         js: include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js\")),\n    \
+         css: include_bytes!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/web/node_modules/swagger-ui-dist/swagger-ui.css\")),\n}});\n"
+    )
+}
+
+fn write(target: &Path, code: &str) {
+    if let Err(e) = std::fs::write(target, code) {
         // A build script reports failure by panicking; the message names the file.
         #[expect(clippy::panic, reason = "a build script fails by panicking")]
         {

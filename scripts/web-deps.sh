@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the web page's npm packages (the Leaflet map library, and playwright-core for the
-# browser tests) into web/node_modules with `npm ci`, exactly as web/package-lock.json pins them.
-# The build embeds Leaflet when it is there; without it the page works without its map.
+# Installs the web page's npm packages (the Leaflet map library, Swagger UI for the /docs page,
+# and playwright-core for the browser tests) into web/node_modules with `npm ci`, exactly as
+# web/package-lock.json pins them. The build embeds Leaflet and Swagger UI when they are there;
+# without them the page works without its map and /docs links to the bare document.
 #
 # Safe to run again: it does nothing when web/node_modules already matches the lock file.
 # Installs Node.js and npm from Debian when there is no npm at all.

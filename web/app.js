@@ -524,14 +524,28 @@
     }
     map.setView([52.65, 1.1], 8);
     state.marks = L.layerGroup().addTo(map);
-    map.on('click', (ev) => {
+    map.on('click', async (ev) => {
       const { lat, lng } = ev.latlng;
       q.value = `${lat.toFixed(5)}, ${lng.toFixed(5)}`;
-      search(q.value);
+      const asked = q.value;
+      await search(asked);
+      // Name the point by its nearest postcode, unless another search has begun since.
+      if (q.value === asked) await nameThePoint(lat.toFixed(5), lng.toFixed(5));
     });
     await drawSchemes();
     // An answer that arrived while the map was loading.
     if (state.lastAnswer) drawAnswer(state.lastAnswer);
+  }
+
+  // "Near NR1 1AA (about 40 m away)" under the answer's title, from the nearest live postcode
+  // within 2 km; nothing when there is none.
+  async function nameThePoint(lat, lon) {
+    let r;
+    try { r = await getJSON(`v1/postcodes?lat=${lat}&lon=${lon}&limit=1&radius=2000`); } catch (e) { return; }
+    const near = r.ok && r.body && r.body.postcodes && r.body.postcodes[0];
+    const title = document.querySelector('[data-testid=answer] h3');
+    if (!near || !title) return;
+    title.after(h('p', { class: 'query', 'data-testid': 'near' }, `Near ${near.postcode} (${distanceWords(near.distance_m)} away).`));
   }
 
   async function drawSchemes() {

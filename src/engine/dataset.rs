@@ -78,6 +78,8 @@ pub struct PostcodeTable {
     records: Vec<PostcodeRecord>,
     /// Record index by [`packed`] postcode.
     by_code: HashMap<u64, u32>,
+    /// The live postcodes with a position, by record index, for nearest-postcode queries.
+    live_points: PointIndex<u32>,
 }
 
 impl PostcodeTable {
@@ -97,7 +99,37 @@ impl PostcodeTable {
                 Some((packed(r.postcode.as_str())?, id))
             })
             .collect();
-        Self { records, by_code }
+        let live_points = PointIndex::build(
+            records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.status == PostcodeStatus::Live)
+                .filter_map(|(i, r)| Some((r.position?, u32::try_from(i).ok()?)))
+                .collect(),
+        );
+        Self {
+            records,
+            by_code,
+            live_points,
+        }
+    }
+
+    /// The live postcodes within `radius_m` metres (geodesic) of `at`, nearest first, at most
+    /// `limit` of them, each with its distance in metres. Terminated postcodes and postcodes
+    /// without a position are never given.
+    #[must_use]
+    pub fn nearest_live(
+        &self,
+        at: LonLat,
+        radius_m: f64,
+        limit: usize,
+    ) -> Vec<(&PostcodeRecord, f64)> {
+        self.live_points
+            .within(at, radius_m, |_| true)
+            .into_iter()
+            .take(limit)
+            .filter_map(|n| Some((self.records.get(*n.item as usize)?, n.distance_m)))
+            .collect()
     }
 
     /// Number of postcodes.

@@ -6,6 +6,7 @@
 //! fails if a module here names a layer above it or an I/O crate.
 
 pub mod answer;
+pub mod attribution;
 pub mod bands_map;
 pub mod budget;
 pub mod coord;

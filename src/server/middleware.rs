@@ -7,15 +7,17 @@
 //!    `X-Request-Id` when that is short and of safe characters ([`client_request_id`]), else
 //!    a fresh one; it is sent back as `X-Request-Id` and is on every log line written while
 //!    the request is handled (its span).
-//! 2. [`crate::server::peers::refuse_over_cap`]: refuses requests on a connection over its
+//! 2. [`answer_headers`]: HEAD wherever GET is (a HEAD request is routed as a GET and its
+//!    body dropped), and the data's attribution on every answer.
+//! 3. [`crate::server::peers::refuse_over_cap`]: refuses requests on a connection over its
 //!    client address's cap (429).
-//! 3. [`time_body`]: times the body's arrival; a body that pauses too long, is not all there
+//! 4. [`time_body`]: times the body's arrival; a body that pauses too long, is not all there
 //!    by the deadline, comes too slowly, or is not all there within a second while the server
 //!    is near its connection cap is answered 408 and its connection closed.
-//! 4. [`require_host`]: refuses a request whose `Host` header is no host (400), as RFC 9112
+//! 5. [`require_host`]: refuses a request whose `Host` header is no host (400), as RFC 9112
 //!    §3.2 requires of a server (the HTTP parser refuses an HTTP/1.1 request without one).
-//! 5. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
-//! 6. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
+//! 6. [`limit_query`]: refuses an over-long query string (414) before anything parses it.
+//! 7. [`api_errors`]: gives the errors other middleware (CORS) answers with the API's JSON
 //!    error shape.
 //!
 //! [`observe`] is hand-written because neither maintained crate fits. `actix-web-prom` (0.10)
@@ -33,7 +35,7 @@ use std::time::{Duration, Instant};
 use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
-use actix_web::http::ConnectionType;
+use actix_web::http::{ConnectionType, header};
 use actix_web::rt::time::{Sleep, sleep_until};
 use futures_core::Stream;
 
@@ -145,6 +147,42 @@ pub(crate) async fn observe(
             Err(actix_web::error::InternalError::from_response(e, answer).into())
         }
     }
+}
+
+/// Middleware: HEAD wherever GET is, and the attribution on every answer.
+///
+/// A HEAD request is routed as a GET, so every GET route answers HEAD without a route of its
+/// own, with GET's status and headers; the HTTP layer then sends no body, and the
+/// `Content-Length` GET's body has (RFC 9110 9.3.2). A method GET does not take
+/// (`POST /v1/batch`) is a 405 either way.
+///
+/// Every answer, errors included, carries the attribution the data's licences require, once:
+/// `Attribution` (one line per source, `; ` between them, `(c)` for the copyright sign) and a
+/// `Link` to each licence with `rel="license"`. The lines come from the dataset's manifest
+/// (see [`crate::engine::attribution`]). An error raised instead of an answer (only the CORS
+/// middleware's, made JSON by [`api_errors`]) becomes a response after this middleware, without
+/// them.
+pub(crate) async fn answer_headers(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    if req.method() == actix_web::http::Method::HEAD {
+        // The HTTP layer knows the request was a HEAD from the request line it parsed, and
+        // drops the body; only the routing sees a GET.
+        req.head_mut().method = actix_web::http::Method::GET;
+    }
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).await?;
+    if let Some(state) = state {
+        let a = state.attribution();
+        let headers = res.headers_mut();
+        for (name, value) in [("attribution", &a.header), ("link", &a.link)] {
+            if let Ok(v) = header::HeaderValue::from_str(value) {
+                headers.insert(header::HeaderName::from_static(name), v);
+            }
+        }
+    }
+    Ok(res)
 }
 
 /// Middleware: times the request body from its first read. It fails, and whatever the

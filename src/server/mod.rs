@@ -44,11 +44,15 @@ use crate::server::config::Limits;
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/static/{file}"),
+    ("GET", "/docs"),
+    ("GET", "/docs/{file}"),
     ("GET", "/v1/lookup"),
     ("POST", "/v1/lookup"),
     ("POST", "/v1/batch"),
     ("GET", "/v1/places"),
     ("GET", "/v1/postcodes/{postcode}"),
+    ("GET", "/v1/postcodes"),
+    ("POST", "/v1/postcodes"),
     ("GET", "/v1/schemes"),
     ("GET", "/v1/schemes/{id}"),
     ("GET", "/v1/schemes/{id}/layers/{layer}.geojson"),
@@ -116,17 +120,13 @@ pub fn routes(set: RouteSet) -> impl FnOnce(&mut web::ServiceConfig) {
         let get = |path, allowed| {
             web::resource(path).default_service(web::to(error::method_not_allowed(allowed)))
         };
-        cfg.service(
-            get("/healthz", "GET, HEAD")
-                .route(web::get().to(health::healthz))
-                .route(web::head().to(health::healthz)),
-        )
-        .service(get("/readyz", "GET").route(web::get().to(health::readyz)));
+        cfg.service(get("/healthz", "GET, HEAD").route(web::get().to(health::healthz)))
+            .service(get("/readyz", "GET, HEAD").route(web::get().to(health::readyz)));
         if set.api {
             api_routes(cfg);
         }
         if set.metrics {
-            cfg.service(get("/metrics", "GET").route(web::get().to(health::metrics)));
+            cfg.service(get("/metrics", "GET, HEAD").route(web::get().to(health::metrics)));
         }
         if set.admin {
             cfg.service(get("/admin/reload", "POST").route(web::post().to(admin::reload)));
@@ -140,25 +140,35 @@ fn api_routes(cfg: &mut web::ServiceConfig) {
         web::resource(path).default_service(web::to(error::method_not_allowed(allowed)))
     };
     cfg.service(
-        get("/v1/lookup", "GET, POST")
+        get("/v1/lookup", "GET, HEAD, POST")
             .route(web::get().to(lookup::get_lookup))
             .route(web::post().to(lookup::post_lookup)),
     )
     .service(get("/v1/batch", "POST").route(web::post().to(batch::post_batch)))
-    .service(get("/v1/places", "GET").route(web::get().to(places::get_places)))
-    .service(get("/v1/postcodes/{postcode}", "GET").route(web::get().to(postcodes::get_postcode)))
-    .service(get("/v1/schemes", "GET").route(web::get().to(schemes::list_schemes)))
-    .service(get("/v1/schemes/{id}", "GET").route(web::get().to(schemes::get_scheme)))
+    .service(get("/v1/places", "GET, HEAD").route(web::get().to(places::get_places)))
     .service(
-        get("/v1/schemes/{id}/layers/{layer}.geojson", "GET")
+        get("/v1/postcodes/{postcode}", "GET, HEAD").route(web::get().to(postcodes::get_postcode)),
+    )
+    .service(
+        get("/v1/postcodes", "GET, HEAD, POST")
+            .route(web::get().to(postcodes::nearest_postcodes))
+            .route(web::post().to(postcodes::post_postcodes)),
+    )
+    .service(get("/v1/schemes", "GET, HEAD").route(web::get().to(schemes::list_schemes)))
+    .service(get("/v1/schemes/{id}", "GET, HEAD").route(web::get().to(schemes::get_scheme)))
+    .service(
+        get("/v1/schemes/{id}/layers/{layer}.geojson", "GET, HEAD")
             .route(web::get().to(schemes::layer_geojson)),
     )
     .service(
-        get("/v1/schemes/{id}/bands.geojson", "GET").route(web::get().to(schemes::bands_geojson)),
+        get("/v1/schemes/{id}/bands.geojson", "GET, HEAD")
+            .route(web::get().to(schemes::bands_geojson)),
     )
-    .service(get("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
-    .service(get("/", "GET").route(web::get().to(page::index)))
-    .service(get("/static/{file:.+}", "GET").route(web::get().to(page::static_file)));
+    .service(get("/openapi.json", "GET, HEAD").route(web::get().to(openapi::openapi_json)))
+    .service(get("/", "GET, HEAD").route(web::get().to(page::index)))
+    .service(get("/static/{file:.+}", "GET, HEAD").route(web::get().to(page::static_file)))
+    .service(get("/docs", "GET, HEAD").route(web::get().to(page::docs)))
+    .service(get("/docs/{file}", "GET, HEAD").route(web::get().to(page::docs_file)));
 }
 
 /// Extractor settings: body size limit and the handlers that give actix's own extractor
@@ -257,5 +267,6 @@ fn app_with(
         .wrap(from_fn(middleware::require_host))
         .wrap(from_fn(middleware::time_body))
         .wrap(from_fn(peers::refuse_over_cap))
+        .wrap(from_fn(middleware::answer_headers))
         .wrap(from_fn(middleware::observe))
 }

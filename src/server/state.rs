@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use geo::MultiPolygon;
 
 use crate::data::load::{DataSource, LoadError, load};
+use crate::engine::attribution::{self, Attribution};
 use crate::engine::dataset::Dataset;
 use crate::geocoder::Geocoder;
 use crate::server::config::ServeConfig;
@@ -44,6 +45,36 @@ struct Shared {
     reloading: AtomicBool,
     geocoder: Option<Arc<Geocoder>>,
     work: WorkPool,
+    /// The attribution of the dataset of a generation, worked out once per generation.
+    attribution: Mutex<Option<(u64, Arc<Attributed>)>>,
+}
+
+/// The data's attribution lines and the two headers that carry them on every answer.
+#[derive(Debug)]
+pub struct Attributed {
+    /// One line per source, from the dataset's manifest.
+    pub lines: Vec<Attribution>,
+    /// `Attribution`: the lines in ASCII, joined by `; `.
+    pub header: String,
+    /// `Link`: each licence as `<url>; rel="license"`.
+    pub link: String,
+}
+
+impl Attributed {
+    fn of(ds: &Dataset) -> Self {
+        let lines = attribution::lines(&ds.files);
+        let header = attribution::header_value(&lines);
+        let link = attribution::licence_urls(&lines)
+            .iter()
+            .map(|u| format!("<{u}>; rel=\"license\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self {
+            lines,
+            header,
+            link,
+        }
+    }
 }
 
 /// What a successful reload did.
@@ -116,6 +147,7 @@ impl AppState {
                 reloading: AtomicBool::new(false),
                 geocoder,
                 work,
+                attribution: Mutex::new(None),
             }),
         }
     }
@@ -134,6 +166,25 @@ impl AppState {
         // other way round.
         let generation = self.inner.generation.load(Ordering::Acquire);
         (generation, self.dataset())
+    }
+
+    /// The attribution of the dataset being served now (worked out once per reload).
+    #[must_use]
+    pub fn attribution(&self) -> Arc<Attributed> {
+        let (generation, ds) = self.snapshot();
+        let mut cached = self
+            .inner
+            .attribution
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &*cached {
+            Some((g, a)) if *g == generation => Arc::clone(a),
+            _ => {
+                let a = Arc::new(Attributed::of(&ds));
+                *cached = Some((generation, Arc::clone(&a)));
+                a
+            }
+        }
     }
 
     /// When the current dataset was loaded.

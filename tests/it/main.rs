@@ -7,7 +7,9 @@
 //! the example settings file and `careband healthcheck`, `data`, `places` and `schemes`
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
 //! batch-count answers,
-//! `geocoder` the external geocoder against a local server, `layers` the layering of `src/`,
+//! `geocoder` the external geocoder against a local server, `integrators` HEAD, nearest
+//! postcodes, postcodes.io bulk bodies, attribution, the docs page and the generator-ready
+//! `OpenAPI` document, `layers` the layering of `src/`,
 //! `malformed` the malformed-request table against the built server,
 //! `serve` the built server under slow clients and at shutdown,
 //! `web` the page, and `workbooks` brokers' messy workbooks both ways. Shared helpers are in `common`.
@@ -43,6 +45,7 @@ mod deploy;
 mod engine;
 mod free_text;
 mod geocoder;
+mod integrators;
 mod layers;
 mod malformed;
 mod observe;

@@ -165,6 +165,58 @@ impl<T> PointIndex<T> {
             distance_m,
         })
     }
+
+    /// Every item that `accept` allows within `radius_m` (geodesic) of `at`, nearest first;
+    /// ties (equal distance to the millimetre) in build order.
+    ///
+    /// # Runtime
+    /// `O(log n + k log k)` for `k` items in the radius (an R-tree range query on the unit
+    /// sphere, widened by the sphere/ellipsoid slack, then the exact distance of each).
+    ///
+    /// ```
+    /// # use careband::engine::{coord::LonLat, geo_index::PointIndex};
+    /// let idx = PointIndex::build(vec![
+    ///     (LonLat::new(1.30, 52.63).unwrap(), "norwich"),
+    ///     (LonLat::new(1.10, 52.57).unwrap(), "wymondham"),
+    /// ]);
+    /// let q = LonLat::new(1.12, 52.58).unwrap();
+    /// let near: Vec<_> = idx.within(q, 20_000.0, |_| true).iter().map(|n| *n.item).collect();
+    /// assert_eq!(near, ["wymondham", "norwich"]);
+    /// assert_eq!(idx.within(q, 2_000.0, |_| true).len(), 1);
+    /// ```
+    pub fn within(
+        &self,
+        at: LonLat,
+        radius_m: f64,
+        accept: impl Fn(&T) -> bool,
+    ) -> Vec<Nearest<'_, T>> {
+        let reach = chord_of(radius_m * SPHERE_ELLIPSOID_SLACK + 0.01);
+        let mut found: Vec<(f64, usize)> = self
+            .tree
+            .locate_within_distance(at.unit_vector(), reach * reach)
+            .filter_map(|entry| {
+                let i = entry.data as usize;
+                if !accept(&self.items[i]) {
+                    return None;
+                }
+                let d = at.distance_m(self.positions[i]);
+                (d <= radius_m).then_some((d, i))
+            })
+            .collect();
+        found.sort_by(|a, b| {
+            // Millimetres, so a tie is the same as in `nearest`.
+            let mm = |d: f64| (d * 1000.0).round();
+            mm(a.0).total_cmp(&mm(b.0)).then(a.1.cmp(&b.1))
+        });
+        found
+            .into_iter()
+            .map(|(distance_m, i)| Nearest {
+                item: &self.items[i],
+                position: self.positions[i],
+                distance_m,
+            })
+            .collect()
+    }
 }
 
 /// Great-circle distance on the mean sphere for a squared chord of the unit sphere.

@@ -43,12 +43,15 @@ pub const BATCH_MAX_ROWS: u64 = 100_000;
 /// on Windows. `text/plain` is not one of them: it is a type a cross-site HTML form may post
 /// without a CORS preflight, so accepting it would let any web page make a visitor's browser
 /// run batches here; none of these types can be sent cross-site without one.
+/// `application/octet-stream` is what generated API clients send a file as (a body that is a
+/// zip archive is then read as a workbook).
 pub const CSV_TYPES: &[&str] = &[
     "text/csv",
     "application/csv",
     "text/x-csv",
     "application/x-csv",
     "application/vnd.ms-excel",
+    "application/octet-stream",
 ];
 
 /// The media type of an Excel `.xlsx` workbook, read and written.
@@ -379,16 +382,17 @@ fn scan_error(e: BatchError) -> ApiError {
     tag = "lookup",
     params(BatchParams),
     request_body(
-        description = "The CSV file, or an .xlsx workbook",
+        description = "The CSV file or an .xlsx workbook (as its media type, or as the bytes of a file upload)",
         content(
             (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/octet-stream"),
         )
     ),
     responses(
         (status = 200, description = "The rows with their answers, as CSV streamed or as an .xlsx workbook (`format=xlsx`, or an `Accept` of the workbook type); the `Careband-Rows` header says how many, and each row's `status` column its outcome. With `summary=true`, JSON instead: the counts of rows answered, outside coverage, not found, bad input and blank, and a `message` saying them", content(
             (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )),
         (status = 400, description = "Broken CSV (the error names the line), no lookup column, or a bad parameter", body = ErrorBody),
         (status = 413, description = "Over 100,000 rows or 33,554,432 bytes; `limit` says the cap", body = ErrorBody),
@@ -411,6 +415,14 @@ pub async fn post_batch(
     // The turn comes before the body is read, so waiting uploads hold no memory here.
     let turn = state.work().batch_turn().await?;
     let body = read_body(payload).await?;
+    // A generated client sends any file as bytes: a zip archive is read as the workbook it is.
+    let input = if media_type(&req).as_deref() == Some("application/octet-stream")
+        && body.starts_with(b"PK\x03\x04")
+    {
+        InputFormat::Xlsx
+    } else {
+        input
+    };
     opts.pool = Some(state.work().rayon()?);
     let ds = state.dataset();
     let output = opts.output;

@@ -37,6 +37,9 @@ fn no_cache() -> (header::HeaderName, HeaderValue) {
 }
 
 /// Liveness: the process is up and answering.
+///
+/// Always `{"status": "alive"}` while the process runs; it does not look at the data (see
+/// `/readyz`).
 #[utoipa::path(
     get,
     path = "/healthz",

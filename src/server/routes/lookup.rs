@@ -146,7 +146,7 @@ pub(crate) fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-fn parse_number(field: &'static str, text: &str) -> Result<f64, ApiError> {
+pub(crate) fn parse_number(field: &'static str, text: &str) -> Result<f64, ApiError> {
     text.trim().parse::<f64>().map_err(|_| {
         ApiError::bad(
             ErrorCode::BadNumber,
@@ -333,7 +333,8 @@ fn prepare_item(item: Value, default_date: NaiveDate) -> Result<Prepared, ApiErr
 /// Look up many postcodes, points or addresses at once.
 ///
 /// The body is a JSON array of up to 1000 queries, each an object with the fields of the `GET`
-/// parameters (numbers as JSON numbers). The response has one result per query, in the same
+/// parameters (numbers as JSON numbers), or, as postcodes.io takes it, an object
+/// `{"postcodes": [...]}` of up to 1000 postcodes. The response has one result per query, in the same
 /// order; a query that fails has its error inside the 200 response. At most 10 of the queries
 /// may be partial postcodes (area summaries); further ones get a per-query 400. The request
 /// runs on the expensive-work pool, and its area summaries and place searches share one work
@@ -342,13 +343,13 @@ fn prepare_item(item: Value, default_date: NaiveDate) -> Result<Prepared, ApiErr
     post,
     path = "/v1/lookup",
     tag = "lookup",
-    request_body(content = Vec<LookupRequest>, content_type = "application/json"),
+    request_body(content = BulkRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "One result per query, in order", body = BulkResponse),
         (status = 400, description = "The body is not valid JSON", body = ErrorBody),
         (status = 413, description = "More than 1000 queries, or the body is too large; `limit` says the cap", body = ErrorBody),
         (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "Valid JSON, but not an array", body = ErrorBody),
+        (status = 422, description = "Valid JSON, but neither an array nor `{\"postcodes\": [...]}`", body = ErrorBody),
         (status = 503, description = "The queue for expensive work is full (`queue_full`); `Retry-After` says when to try again", body = ErrorBody),
     )
 )]
@@ -356,13 +357,68 @@ pub async fn post_lookup(
     state: web::Data<AppState>,
     body: web::Json<StrictValue>,
 ) -> Result<HttpResponse, ApiError> {
-    // Read strictly: an object naming a key twice is refused (422), not answered for the
-    // last of the two.
-    let Value::Array(items) = body.into_inner().0 else {
-        return Err(ApiError::Unprocessable {
-            message: "the body must be a JSON array of queries".into(),
-        });
+    bulk(&state, body.into_inner().0).await
+}
+
+/// The body of a bulk request in the postcodes.io shape: `{"postcodes": ["NR1 1AA", ...]}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostcodesBody {
+    /// Up to 1000 postcodes, full or partial (each as the `postcode` of a query).
+    #[schema(max_items = 1000)]
+    pub postcodes: Vec<String>,
+}
+
+/// The body of a bulk request: an array of queries, or the postcodes.io shape.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum BulkRequest {
+    /// Up to 1000 queries, each with the fields of the `GET` parameters.
+    Queries(Vec<LookupRequest>),
+    /// `{"postcodes": [...]}`, as postcodes.io takes it.
+    Postcodes(PostcodesBody),
+}
+
+/// The items of a bulk body: the queries of an array as they are, the postcodes of a
+/// `{"postcodes": [...]}` as `{"postcode": ...}` queries (one that is not a string is that
+/// item's error), or a 422 for any other shape.
+fn bulk_items(body: Value) -> Result<Vec<Result<Value, ApiError>>, ApiError> {
+    let shape = || {
+        ApiError::Unprocessable {
+        message: "the body must be a JSON array of queries, or {\"postcodes\": [...]} with an array of postcodes".into(),
+    }
     };
+    match body {
+        Value::Array(items) => Ok(items.into_iter().map(Ok).collect()),
+        Value::Object(mut o) => {
+            let Some(Value::Array(postcodes)) = o.remove("postcodes") else {
+                return Err(shape());
+            };
+            if !o.is_empty() {
+                return Err(ApiError::Unprocessable {
+                    message: "a {\"postcodes\": [...]} body has no other keys".into(),
+                });
+            }
+            Ok(postcodes
+                .into_iter()
+                .map(|p| match p {
+                    Value::String(text) => Ok(serde_json::json!({ "postcode": text })),
+                    _ => Err(ApiError::bad(
+                        ErrorCode::BadItem,
+                        Some("postcode"),
+                        "each of postcodes must be a string such as \"NR1 1AA\"",
+                    )),
+                })
+                .collect())
+        }
+        _ => Err(shape()),
+    }
+}
+
+/// `POST /v1/lookup` and `POST /v1/postcodes`: the body read strictly (an object naming a key
+/// twice is refused with a 422, not answered for the last of the two), each query answered.
+pub(crate) async fn bulk(state: &AppState, body: Value) -> Result<HttpResponse, ApiError> {
+    let items = bulk_items(body)?;
     if items.len() > BULK_CAP {
         return Err(ApiError::TooLarge {
             message: format!(
@@ -397,7 +453,8 @@ pub async fn post_lookup(
             .into_iter()
             .enumerate()
             .map(
-                |(index, item)| match prepare_item(item, default_date)
+                |(index, item)| match item
+                    .and_then(|item| prepare_item(item, default_date))
                     .and_then(&mut area_budget)
                     .and_then(|p| run(&ds, p, &budget))
                 {

@@ -33,6 +33,9 @@ pub struct SchemeList {
     pub postcodes: usize,
     /// Schemes in id order.
     pub schemes: Vec<SchemeInfo>,
+    /// The attribution the data's licences require, one line per source (the same lines
+    /// every answer carries in its `Attribution` header, here with the copyright sign).
+    pub attribution: Vec<crate::engine::attribution::Attribution>,
 }
 
 /// A scheme in the list.
@@ -209,6 +212,7 @@ pub async fn list_schemes(
                 links: links(s),
             })
             .collect(),
+        attribution: crate::engine::attribution::lines(&ds.files),
     }))
 }
 
