@@ -3,7 +3,7 @@
 //!
 //! Each module tests one thing from outside the library: `api` the HTTP routes, `api_batch`
 //! `POST /v1/batch`, `answers` whole API answers as reviewed snapshots, `batch` batch files in
-//! the library and the command line, `cli` the built binary, `deploy`
+//! the library and the command line, `cli` the built binary, `docs_samples` the JSON samples of docs/http-api.md against the router, `deploy`
 //! the example settings file and `careband healthcheck`, `data`, `places` and `schemes`
 //! known answers on the shipped data, `engine` and `validate` small hand-made datasets, `free_text` issue 12's free-text and
 //! batch-count answers,
@@ -42,6 +42,7 @@ mod councils;
 mod currency;
 mod data;
 mod deploy;
+mod docs_samples;
 mod engine;
 mod free_text;
 mod geocoder;
