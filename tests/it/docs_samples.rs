@@ -8,6 +8,8 @@
 //! key a sample shows must be in the answer with the value shown (numbers to six significant
 //! decimals).
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::common::http::get;
@@ -52,9 +54,9 @@ fn lenient(sample: &str) -> String {
                 let key_place =
                     stack.last() == Some(&'{') && matches!(last_significant(&out), Some('{' | ','));
                 if key_place {
-                    out.push_str(&format!("\"{REST}\": \"{ANY}\""));
+                    let _ = write!(out, "\"{REST}\": \"{ANY}\"");
                 } else {
-                    out.push_str(&format!("\"{ANY}\""));
+                    let _ = write!(out, "\"{ANY}\"");
                 }
             }
             _ => out.push(c),
@@ -110,27 +112,24 @@ fn check(sample: &Value, real: &Value, at: &str, errors: &mut Vec<String>) {
                     gap = true;
                     continue;
                 }
-                let tries = if gap {
+                let mut tries = if gap {
                     next..r.len()
                 } else {
                     next..(next + 1).min(r.len())
                 };
-                let found = tries.clone().find(|&i| {
+                let found = tries.find(|&i| {
                     let mut e = Vec::new();
                     check(sv, &r[i], "", &mut e);
                     e.is_empty()
                 });
-                match found {
-                    Some(i) => next = i + 1,
-                    None => {
-                        match r.get(next) {
-                            Some(rv) if !gap => check(sv, rv, &format!("{at}[{next}]"), errors),
-                            _ => errors
-                                .push(format!("{at}: no element from index {next} on is {sv}")),
-                        }
-                        return;
+                let Some(i) = found else {
+                    match r.get(next) {
+                        Some(rv) if !gap => check(sv, rv, &format!("{at}[{next}]"), errors),
+                        _ => errors.push(format!("{at}: no element from index {next} on is {sv}")),
                     }
-                }
+                    return;
+                };
+                next = i + 1;
                 gap = false;
             }
             if !gap && next != r.len() {
@@ -240,7 +239,7 @@ fn an_ellipsis_reads_as_any_value_or_the_rest_and_a_difference_is_found() {
     ))
     .unwrap();
     let same: Value =
-        serde_json::json!({"a": 1.0000001, "b": [1], "c": ["x", "y"], "d": "Norfolk", "e": 0});
+        serde_json::json!({"a": 1.000_000_1, "b": [1], "c": ["x", "y"], "d": "Norfolk", "e": 0});
     let mut errors = Vec::new();
     check(&sample, &same, "", &mut errors);
     assert!(errors.is_empty(), "{errors:?}");
