@@ -20,16 +20,8 @@ venv="${CLIENT_VENV:-$HOME/.cache/careband/client-venv}"
 requirements=scripts/client-requirements.txt
 
 # --- 1. the generator, pinned ---------------------------------------------------------------
-stamp="$venv/.careband-requirements"
-if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
-  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-    rm -rf "$venv"
-    scripts/install-deps.sh python3-venv
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$stamp"
-fi
+. scripts/venv.sh
+careband_venv "$venv" "$requirements"
 
 # --- 2. the server --------------------------------------------------------------------------
 bin="${CAREBAND_BIN:-}"

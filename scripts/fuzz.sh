@@ -24,17 +24,8 @@ venv="${FUZZ_VENV:-$HOME/.cache/careband/venv}"
 requirements=scripts/fuzz-requirements.txt
 
 # --- 1. schemathesis, pinned --------------------------------------------------------------
-stamp="$venv/.careband-requirements"
-if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
-  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
-    # Debian and Ubuntu ship venv (and ensurepip) separately from python3.
-    rm -rf "$venv"
-    scripts/install-deps.sh python3-venv
-    python3 -m venv "$venv"
-  fi
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
-  cp "$requirements" "$stamp"
-fi
+. scripts/venv.sh
+careband_venv "$venv" "$requirements"
 st="$venv/bin/st"
 echo "fuzz: $("$st" --version)" >&2
 

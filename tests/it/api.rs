@@ -5,8 +5,6 @@
 //! The embedded dataset is loaded once for the whole binary. Expected answers are never copied
 //! numbers: each is compared with what the library's `lookup` says for the same query.
 
-use std::sync::Arc;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{App, test, web};
@@ -21,6 +19,7 @@ use careband::server::{self, BULK_CAP};
 
 use crate::common::fixtures::geodata_copy;
 use crate::common::http::{Reply, get, send, serve, state, state_with};
+use crate::common::log::Captured;
 use crate::common::{DATASET, date};
 
 /// A postcode in central Norwich (Band 1 in the Central Belt).
@@ -141,27 +140,6 @@ async fn metrics_count_requests_by_route_pattern_and_never_name_the_postcode() {
     );
 }
 
-/// A log writer that keeps everything written to it.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 async fn access_log(config: ServeConfig) -> String {
     let log = Captured::default();
     let subscriber = tracing_subscriber::fmt()
@@ -178,8 +156,7 @@ async fn access_log(config: ServeConfig) -> String {
     ] {
         send(&app, test::TestRequest::get().uri(uri).to_request()).await;
     }
-    let bytes = log.0.lock().unwrap().clone();
-    String::from_utf8(bytes).unwrap()
+    log.text()
 }
 
 #[actix_web::test]

@@ -16,6 +16,7 @@ use careband::server::{self, AppState};
 
 use crate::common::DATASET;
 use crate::common::http::{send, state};
+use crate::common::log::Captured;
 
 /// The value of the series `name` (with its labels, as written) in a scrape, if there.
 fn series(scrape: &str, name: &str) -> Option<f64> {
@@ -226,27 +227,6 @@ async fn geocoder_calls_are_counted_by_outcome_with_the_breaker_state() {
     assert!(!text.contains("Mill"), "{text}");
 }
 
-/// A log writer that keeps everything written to it.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[actix_web::test]
 async fn every_answer_has_a_request_id_and_its_access_log_line_too() {
     let log = Captured::default();
@@ -287,7 +267,7 @@ async fn every_answer_has_a_request_id_and_its_access_log_line_too() {
     fresh.sort();
     fresh.dedup();
     assert_eq!(fresh.len(), 4, "fresh ids repeat: {fresh:?}");
-    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let text = log.text();
     for id in ["trace-42.a_b:c", "req-404", "req-400"]
         .iter()
         .chain(fresh.iter().map(String::as_str).collect::<Vec<_>>().iter())

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod docs;
 pub mod fixtures;
 pub mod http;
+pub mod log;
 pub mod server;
 
 use std::sync::{Arc, LazyLock};
