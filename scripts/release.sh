@@ -40,8 +40,12 @@ scripts/install-deps.sh binutils
 scripts/web-deps.sh
 cargo build --locked --release
 bin="${CARGO_TARGET_DIR:-target}/release/careband"
+# `careband --version` is "careband 0.1.0 (dataset ..., schemes ...)": the binary's version first.
 built="$("$bin" --version)"
-[ "$built" = "careband $version" ] || { echo "careband: built $built, expected $version" >&2; exit 2; }
+case "$built" in
+  "careband $version"|"careband $version "*) ;;
+  *) echo "careband: built $built, expected $version" >&2; exit 2 ;;
+esac
 
 mkdir -p dist
 name="careband-$version-x86_64-linux"
