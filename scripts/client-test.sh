@@ -20,7 +20,7 @@ venv="${CLIENT_VENV:-$HOME/.cache/careband/client-venv}"
 requirements=scripts/client-requirements.txt
 
 # --- 1. the generator, pinned ---------------------------------------------------------------
-. scripts/venv.sh
+. scripts/common.sh
 careband_venv "$venv" "$requirements"
 
 # --- 2. the server --------------------------------------------------------------------------
@@ -44,14 +44,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=""
-for _ in $(seq 1 300); do
-  kill -0 "$server" 2>/dev/null || { cat "$log" >&2; echo "client-test: the server did not start" >&2; exit 1; }
-  port="$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
-  [ -n "$port" ] && break
-  sleep 0.2
-done
-[ -n "$port" ] || { echo "client-test: the server never said where it listens" >&2; exit 1; }
+port="$(careband_port "$log" "$server" client-test)"
 base="http://127.0.0.1:$port"
 "$venv/bin/python" - "$base" "$work/openapi.json" <<'PY'
 import sys, time, urllib.request

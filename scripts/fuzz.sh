@@ -24,7 +24,7 @@ venv="${FUZZ_VENV:-$HOME/.cache/careband/venv}"
 requirements=scripts/fuzz-requirements.txt
 
 # --- 1. schemathesis, pinned --------------------------------------------------------------
-. scripts/venv.sh
+. scripts/common.sh
 careband_venv "$venv" "$requirements"
 st="$venv/bin/st"
 echo "fuzz: $("$st" --version)" >&2
@@ -54,14 +54,7 @@ stop_server() {
 trap stop_server EXIT
 
 # Port 0 picks a free port; the server logs the one it got.
-port=""
-for _ in $(seq 1 300); do
-  kill -0 "$server" 2>/dev/null || { cat "$log" >&2; echo "fuzz: the server did not start" >&2; exit 1; }
-  port="$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
-  [ -n "$port" ] && break
-  sleep 0.2
-done
-[ -n "$port" ] || { echo "fuzz: the server never said where it listens" >&2; exit 1; }
+port="$(careband_port "$log" "$server" fuzz)"
 base="http://127.0.0.1:$port"
 "$venv/bin/python" - "$base/readyz" <<'EOF'
 import sys, time, urllib.request
