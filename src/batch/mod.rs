@@ -34,16 +34,20 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::engine::answer::Answer;
 use crate::engine::dataset::Dataset;
+use crate::engine::lookup::LookupError;
 
 mod columns;
 mod csv_input;
+mod geocoding;
 mod row;
 mod xlsx_input;
 mod xlsx_output;
 
 pub use columns::result_columns;
 use csv_input::CsvInput;
+pub use geocoding::BlockingRefiner;
 use row::{Ctx, Plan};
 use xlsx_input::XlsxInput;
 pub use xlsx_input::{
@@ -52,6 +56,25 @@ pub use xlsx_input::{
 };
 use xlsx_output::XlsxSink;
 pub use xlsx_output::{XLSX_MAX_CELL_CHARS, XLSX_MAX_ROWS};
+
+/// A second opinion on free-text rows (addresses without a postcode) that the offline
+/// gazetteer could not settle: the optional external geocoder
+/// ([`BlockingRefiner`]). Called from the pool's threads, one row at a time;
+/// it decides itself which rows it is asked about and how many.
+pub trait TextRefiner: Send + Sync {
+    /// The answer to `text` on `date`, given the offline answer `offline`: `offline` itself
+    /// (perhaps with a note) or a better one.
+    ///
+    /// # Errors
+    /// The offline answer's error, perhaps with a note.
+    fn refine(
+        &self,
+        ds: &Dataset,
+        text: &str,
+        offline: Result<Answer, LookupError>,
+        date: NaiveDate,
+    ) -> Result<Answer, LookupError>;
+}
 
 /// Rows searched for the header when [`BatchOptions::header_row`] does not name it: title
 /// rows, notes and blank rows above the header are skipped.
@@ -245,6 +268,15 @@ pub struct BatchOptions {
     /// `DD/MM/YYYY` or a workbook date); a row with it empty is answered for
     /// [`BatchOptions::date`].
     pub date_column: Option<String>,
+    /// Asked about free-text rows the gazetteer cannot settle (the external geocoder);
+    /// `None` answers every row offline.
+    pub refiner: Option<Arc<dyn TextRefiner>>,
+}
+
+impl std::fmt::Debug for dyn TextRefiner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TextRefiner")
+    }
 }
 
 impl BatchOptions {
@@ -265,6 +297,7 @@ impl BatchOptions {
             output: OutputFormat::Csv,
             header_row: None,
             date_column: None,
+            refiner: None,
         }
     }
 }
@@ -302,6 +335,9 @@ pub struct Summary {
     pub invalid_utf8_rows: u64,
     /// Line (CSV) or sheet row (workbook) of the first such row.
     pub first_invalid_utf8_line: Option<u64>,
+    /// Rows answered at the external geocoder's point (free text the gazetteer could not
+    /// settle); 0 when no geocoder is configured.
+    pub geocoded: u64,
     /// Which columns the queries were read from.
     pub columns_used: Vec<String>,
     /// Line (CSV) or sheet row (workbook) of the header; rows above it (titles, notes) are
@@ -343,6 +379,7 @@ struct Counts {
     by_scheme: BTreeMap<String, u64>,
     invalid_utf8_rows: u64,
     first_invalid_utf8_line: Option<u64>,
+    geocoded: u64,
 }
 
 impl Summary {
@@ -382,6 +419,7 @@ impl Summary {
             *self.by_scheme.entry(k).or_default() += v;
         }
         self.invalid_utf8_rows += c.invalid_utf8_rows;
+        self.geocoded += c.geocoded;
         self.first_invalid_utf8_line =
             match (self.first_invalid_utf8_line, c.first_invalid_utf8_line) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -883,7 +921,7 @@ fn find_header(
 ) -> Result<Header, BatchError> {
     let mut first_error: Option<BatchError> = None;
     let mut last = 0;
-    for _ in 0.. {
+    loop {
         chunk.clear();
         if !source.read_row(chunk)? {
             break;
@@ -1012,6 +1050,7 @@ fn drive(
         delimiter,
         excel: opts.excel,
         output: opts.output,
+        refiner: opts.refiner.as_deref(),
     };
 
     let mut output = open_sink(output, opts, delimiter, &header, &result_names)?;
@@ -1027,6 +1066,7 @@ fn drive(
         by_scheme: BTreeMap::new(),
         invalid_utf8_rows: 0,
         first_invalid_utf8_line: None,
+        geocoded: 0,
         columns_used: plan.describe(&header),
         header_line,
         date_column: plan.date.and_then(|i| header.get(i).cloned()),

@@ -199,6 +199,8 @@ pub(super) struct Ctx<'a> {
     pub delimiter: u8,
     pub excel: bool,
     pub output: OutputFormat,
+    /// Asked about free text the gazetteer cannot settle (the external geocoder).
+    pub refiner: Option<&'a dyn super::TextRefiner>,
 }
 
 /// The outcome of one row, as in the `status` column.
@@ -464,10 +466,20 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
         Ask::Query { query, used } => (query, used),
     };
     out.cols[col::QUERY_USED] = used;
-    match lookup(ctx.ds, &query, date) {
+    let mut result = lookup(ctx.ds, &query, date);
+    if let (Some(refiner), Query::Text(text)) = (ctx.refiner, &query) {
+        result = refiner.refine(ctx.ds, text, result, date);
+    }
+    match result {
         Ok(Answer::Point(p)) => {
             out.cols[col::RATE_CURRENCY] = scheme_values(&p.resolution, &rate_currency);
-            point(ctx, date, &p, out, counts)
+            let status = point(ctx, date, &p, out, counts);
+            if let Some(g) = &p.geocoded {
+                // The address the external geocoder matched is what was looked up.
+                counts.geocoded += 1;
+                out.cols[col::QUERY_USED] = format!("{} (geocoder:{})", g.address, g.provider);
+            }
+            status
         }
         Ok(Answer::Area(a)) => {
             out.error = format!("{} is a partial postcode", a.query);
@@ -491,6 +503,10 @@ fn answer(ctx: &Ctx<'_>, fields: &[Cow<'_, str>], out: &mut Out, counts: &mut Co
                 } else {
                     p.message.clone()
                 };
+                // What became of the external geocoder, when it was asked or held back.
+                for note in &p.notes {
+                    let _ = write!(out.error, "; {note}");
+                }
                 Status::BadInput
             }
         },

@@ -226,9 +226,10 @@ impl XlsxSink {
                 .set_column_width(col, widest as f64 + 1.0)
                 .map_err(xlsx_error)?;
             if name.chars().count() > XLSX_MAX_CELL_CHARS {
+                // The name itself is too long to quote: the column is named by its place.
                 return Err(BatchError::XlsxCellTooLong {
                     line: 0,
-                    column: String::new(),
+                    column: format!("column {}", c + 1),
                 });
             }
             sheet

@@ -27,6 +27,13 @@ pub const DEFAULT_GEOCODER_FAILURE_THRESHOLD: u32 = 5;
 /// Default time the breaker stays open before one probe request, seconds.
 pub const DEFAULT_GEOCODER_COOLDOWN_S: u64 = 30;
 
+/// Default rows of one batch run sent to the geocoder at most: none, so a file of clients'
+/// addresses goes to a third party only when a council says so.
+pub const DEFAULT_GEOCODER_BATCH_ROWS: u64 = 0;
+
+/// Most rows of one batch run that may be sent to the geocoder.
+pub const MAX_GEOCODER_BATCH_ROWS: u64 = 100_000;
+
 /// The wire format of an external geocoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -94,6 +101,11 @@ pub struct GeocoderConfig {
     /// Time the breaker stays open before one probe, seconds.
     #[serde(default = "default_cooldown_s")]
     pub cooldown_s: u64,
+    /// Rows of one batch run (a file or an upload) sent to the geocoder at most; later rows
+    /// that would be sent are answered offline with a note. 0, the default: batch never
+    /// sends addresses to it.
+    #[serde(default = "default_batch_rows")]
+    pub batch_rows: u64,
     /// `User-Agent` sent (Nominatim's usage policy asks for one that identifies the
     /// application); default `careband/<version>`.
     #[serde(default)]
@@ -128,6 +140,9 @@ fn default_failure_threshold() -> u32 {
 fn default_cooldown_s() -> u64 {
     DEFAULT_GEOCODER_COOLDOWN_S
 }
+fn default_batch_rows() -> u64 {
+    DEFAULT_GEOCODER_BATCH_ROWS
+}
 fn default_true() -> bool {
     true
 }
@@ -146,6 +161,7 @@ impl GeocoderConfig {
             cache_ttl_s: DEFAULT_GEOCODER_CACHE_TTL_S,
             failure_threshold: DEFAULT_GEOCODER_FAILURE_THRESHOLD,
             cooldown_s: DEFAULT_GEOCODER_COOLDOWN_S,
+            batch_rows: DEFAULT_GEOCODER_BATCH_ROWS,
             user_agent: None,
             viewbox: true,
             bounded: false,
@@ -184,6 +200,12 @@ impl GeocoderConfig {
             return Err(invalid(
                 "geocoder.retries",
                 format!("must be at most {MAX_GEOCODER_RETRIES}"),
+            ));
+        }
+        if self.batch_rows > MAX_GEOCODER_BATCH_ROWS {
+            return Err(invalid(
+                "geocoder.batch_rows",
+                format!("must be at most {MAX_GEOCODER_BATCH_ROWS}"),
             ));
         }
         if self.failure_threshold == 0 {

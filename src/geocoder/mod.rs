@@ -21,7 +21,9 @@
 //! whose `Debug` hides it.
 //!
 //! The client is async (reqwest on tokio); the HTTP server awaits it on its workers, and the
-//! command line runs it on a small single-threaded runtime.
+//! command line runs it on a small single-threaded runtime. Batch runs, whose rows are answered
+//! on a thread pool, reach it through [`crate::batch::BlockingRefiner`], which waits for each
+//! answer on the thread that asked, at most [`Geocoder::batch_rows`] rows a run.
 
 pub mod breaker;
 pub mod cache;
@@ -189,6 +191,7 @@ pub struct Geocoder {
     bounded: bool,
     viewbox: Mutex<Option<[f64; 4]>>,
     attribution: Option<String>,
+    batch_rows: u64,
     sent: AtomicU64,
     /// Calls of [`Geocoder::geocode`] by outcome, indexed as [`CallOutcome::ALL`].
     calls: [AtomicU64; CallOutcome::ALL.len()],
@@ -332,6 +335,7 @@ impl Geocoder {
             bounded: config.bounded,
             viewbox: Mutex::new(None),
             attribution: config.attribution.clone(),
+            batch_rows: config.batch_rows,
             sent: AtomicU64::new(0),
             calls: Default::default(),
         })
@@ -341,6 +345,12 @@ impl Geocoder {
     #[must_use]
     pub fn kind(&self) -> GeocoderKind {
         self.kind
+    }
+
+    /// Rows of one batch run it may be asked about (`geocoder.batch_rows`).
+    #[must_use]
+    pub fn batch_rows(&self) -> u64 {
+        self.batch_rows
     }
 
     /// The `source` of its answers: `geocoder:<kind>`.
@@ -615,7 +625,10 @@ pub fn wants_geocoder(text: &str, offline: &Result<Answer, LookupError>) -> bool
 }
 
 /// Adds a note to an offline answer (or to its "no place" error).
-fn with_note(offline: Result<Answer, LookupError>, note: String) -> Result<Answer, LookupError> {
+pub(crate) fn with_note(
+    offline: Result<Answer, LookupError>,
+    note: String,
+) -> Result<Answer, LookupError> {
     match offline {
         Ok(Answer::Places(mut p)) => {
             p.notes.push(note);

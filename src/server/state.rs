@@ -218,6 +218,12 @@ impl AppState {
         self.inner.geocoder.as_deref()
     }
 
+    /// The external geocoder, shared, for work that outlives the request (a batch run).
+    #[must_use]
+    pub fn geocoder_shared(&self) -> Option<Arc<Geocoder>> {
+        self.inner.geocoder.clone()
+    }
+
     /// Loads the data source again and, if it loads, serves it from the next request on.
     /// A dataset that fails to load is refused and the current one keeps serving.
     ///

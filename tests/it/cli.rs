@@ -285,19 +285,24 @@ fn lookup_falls_back_to_the_gazetteer_with_a_note_when_the_geocoder_is_down() {
     assert!(!out.contains("geocoder"), "{out}");
 }
 
+/// Nominatim's answer for 14 Mill Road, Aylsham: the position of NR11 6DU.
+fn nominatim_house() -> wiremock::ResponseTemplate {
+    wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!([{
+        "lat": "52.793314", "lon": "1.249363", "place_rank": 30, "addresstype": "building",
+        "display_name": "14, Mill Road, Aylsham, Broadland, Norfolk, England, NR11 6DU, United Kingdom",
+        "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright"
+    }]))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lookup_answers_from_a_configured_geocoder_and_labels_it() {
     use wiremock::matchers::{method, path, query_param};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{Mock, MockServer};
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/search"))
         .and(query_param("q", "14 Mill Road"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([{
-            "lat": "52.793314", "lon": "1.249363", "place_rank": 30, "addresstype": "building",
-            "display_name": "14, Mill Road, Aylsham, Broadland, Norfolk, England, NR11 6DU, United Kingdom",
-            "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright"
-        }])))
+        .respond_with(nominatim_house())
         .expect(1)
         .mount(&server)
         .await;
@@ -324,6 +329,72 @@ async fn lookup_answers_from_a_configured_geocoder_and_labels_it() {
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batch_sends_addresses_to_a_configured_geocoder_up_to_the_row_limit() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(nominatim_house())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(&input, "address\n14 Mill Road\n12 Mill Road\n").unwrap();
+    let output = dir.path().join("out.csv");
+    let uri = server.uri();
+    let (args_in, args_out) = (input.display().to_string(), output.display().to_string());
+    let (_, err, code) = tokio::task::spawn_blocking(move || {
+        text(careband(&[
+            "batch",
+            &args_in,
+            "-o",
+            &args_out,
+            "--threads",
+            "1",
+            "--geocoder",
+            "nominatim",
+            "--geocoder-url",
+            &uri,
+            "--geocoder-batch-rows",
+            "1",
+            "--date",
+            "2019-06-01",
+        ]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("external geocoder: 1 row answered at the point it gave"),
+        "{err}"
+    );
+    let out = std::fs::read_to_string(&output).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[1].starts_with("14 Mill Road,answered,") && lines[1].contains("(geocoder:nominatim)"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("12 Mill Road,bad_input,")
+            && lines[2].contains("external geocoder not asked"),
+        "{out}"
+    );
+    // A row limit with no geocoder is a mistake, said so.
+    let (_, err, code) = text(careband(&[
+        "batch",
+        &input.display().to_string(),
+        "--geocoder-batch-rows",
+        "5",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--geocoder-batch-rows was given without a geocoder"),
+        "{err}"
+    );
 }
 
 #[test]

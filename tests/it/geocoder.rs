@@ -82,9 +82,11 @@ fn os_places_house() -> Value {
     })
 }
 
+/// Settings for the stand-in at `server`: no retries, and a timeout long enough that a busy
+/// test machine never turns a quick answer into a timeout (and a retry).
 fn config(server: &MockServer, kind: GeocoderKind) -> GeocoderConfig {
     let mut c = GeocoderConfig::new(kind, server.uri());
-    c.timeout_ms = 300;
+    c.timeout_ms = 1000;
     c.retries = 0;
     c
 }
@@ -279,7 +281,7 @@ async fn a_slow_answer_times_out_and_the_offline_answer_says_so() {
     let notes = offline_notes(&a);
     assert!(
         notes.iter().any(|n| n
-            == "external geocoder unavailable (timeout after 300 ms): answered from the offline gazetteer"),
+            == "external geocoder unavailable (timeout after 1000 ms): answered from the offline gazetteer"),
         "{notes:?}"
     );
 }
@@ -611,4 +613,123 @@ async fn a_town_point_does_not_replace_candidates_but_answers_when_there_are_non
     let p = point(answer(&g, UNKNOWN_ADDRESS).await);
     assert_eq!(p.precision, Precision::PlaceCentre);
     assert!(p.resolution.covered);
+}
+
+/// A broker's file: two addresses the gazetteer cannot settle, the postcode of the house the
+/// geocoder stand-in finds (NR11 6DU, so the band those rows must get is that postcode's), and
+/// a third address that comes after the run's geocoder limit of 2.
+const ADDRESSES: &str = "client,address,postcode\n\
+A,14 Mill Road,\n\
+B,\"7 Quillet Loke, Nowhere Parva\",\n\
+C,,NR11 6DU\n\
+D,12 Mill Road,\n";
+
+/// The rows of a CSV answer, each as header name -> value.
+fn csv_rows(out: &[u8]) -> Vec<std::collections::HashMap<String, String>> {
+    let mut r = csv::Reader::from_reader(out);
+    let names: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            names
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// Checks the answers to [`ADDRESSES`] with a limit of 2 geocoded rows.
+fn check_address_rows(out: &[u8]) {
+    let rows = csv_rows(out);
+    assert_eq!(rows.len(), 4);
+    let by_postcode = &rows[2];
+    assert_eq!(by_postcode["status"], "answered");
+    assert!(by_postcode["band"].starts_with("Band"), "{by_postcode:?}");
+    for geocoded in &rows[..2] {
+        assert_eq!(geocoded["status"], "answered", "{geocoded:?}");
+        assert_eq!(geocoded["precision"], "address_point");
+        assert!(
+            geocoded["query_used"].starts_with("14, Mill Road, Aylsham")
+                && geocoded["query_used"].ends_with("(geocoder:nominatim)"),
+            "{geocoded:?}"
+        );
+        for column in ["band", "rate", "distance_miles", "nearest_surgery_code"] {
+            assert_eq!(geocoded[column], by_postcode[column], "{column}");
+        }
+    }
+    let over = &rows[3];
+    assert_eq!(over["status"], "bad_input", "{over:?}");
+    assert!(
+        over["error"].contains("external geocoder not asked: this run had sent it 2 rows"),
+        "{over:?}"
+    );
+}
+
+#[test]
+fn a_batch_sends_unsettled_addresses_to_the_geocoder_up_to_its_limit() {
+    use careband::batch::BlockingRefiner;
+    use careband::batch::{self, BatchOptions, InputFormat};
+    // The geocoder's runtime, driven by its own thread while the batch's threads wait.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(house_server());
+    let mut c = config(&server, GeocoderKind::Nominatim);
+    c.batch_rows = 2;
+    let g = Arc::new(geocoder(&c, &ManualClock::new()));
+    let refiner = Arc::new(BlockingRefiner::new(Arc::clone(&g), rt.handle().clone()));
+    let mut opts = BatchOptions::new(date(ON));
+    opts.threads = std::num::NonZeroUsize::new(1);
+    opts.refiner = Some(refiner.clone());
+    let mut out = Vec::new();
+    let summary = batch::run(
+        ADDRESSES.as_bytes(),
+        InputFormat::Csv,
+        &mut out,
+        &opts,
+        &DATASET,
+        &|_| {},
+    )
+    .unwrap();
+    check_address_rows(&out);
+    assert_eq!(summary.geocoded, 2);
+    assert_eq!(summary.answered, 3);
+    assert_eq!(refiner.asked(), 3, "the third address was held back");
+    assert_eq!(rt.block_on(requests(&server)), 2);
+    // Without a refiner the same file is answered offline: the addresses are not settled.
+    let mut offline = Vec::new();
+    opts.refiner = None;
+    let summary = batch::run(
+        ADDRESSES.as_bytes(),
+        InputFormat::Csv,
+        &mut offline,
+        &opts,
+        &DATASET,
+        &|_| {},
+    )
+    .unwrap();
+    assert_eq!((summary.geocoded, summary.answered), (0, 1));
+}
+
+#[actix_web::test]
+async fn the_api_batch_uses_the_configured_geocoder_within_its_limit() {
+    use actix_web::http::header;
+    let server = house_server().await;
+    let mut c = config(&server, GeocoderKind::Nominatim);
+    c.batch_rows = 2;
+    let g = geocoder(&c, &ManualClock::new());
+    let app = actix_web::test::init_service(careband::server::app(state(g))).await;
+    let req = actix_web::test::TestRequest::post()
+        .uri("/v1/batch?date=2019-06-01")
+        .insert_header((header::CONTENT_TYPE, "text/csv"))
+        .set_payload(ADDRESSES)
+        .to_request();
+    let r = http::send(&app, req).await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    check_address_rows(&r.body);
+    assert_eq!(requests(&server).await, 2);
 }

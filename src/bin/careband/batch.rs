@@ -9,6 +9,7 @@ use std::io::{BufWriter, IsTerminal as _, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -16,12 +17,14 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use careband::batch::BlockingRefiner;
 use careband::batch::{
     self, BatchOptions, ColumnNames, InputFormat, OutputFormat, Progress, Summary, XlsxLimits,
 };
 
 use crate::DataArgs;
 use crate::cleanup::{self, Cleanup};
+use crate::serve::{self, GeocoderArgs};
 
 /// Output buffer size. The library writes rows in blocks larger than this, which then go
 /// straight to the file without a copy; the buffer only gathers the header.
@@ -144,6 +147,16 @@ pub struct BatchArgs {
     summary_json: Option<PathBuf>,
     #[command(flatten)]
     data: DataArgs,
+    /// TOML settings file as for `serve`; batch reads only its [geocoder] table.
+    #[arg(long, env = "CAREBAND_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    geocoder: GeocoderArgs,
+    /// Rows of this run sent to the external geocoder at most (addresses without a postcode
+    /// that the offline gazetteer cannot settle); later ones are answered offline with a note
+    /// [default: the config file's `geocoder.batch_rows`, else 0: none].
+    #[arg(long, env = "CAREBAND_GEOCODER_BATCH_ROWS", value_name = "N")]
+    geocoder_batch_rows: Option<u64>,
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -194,7 +207,14 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         FormatArg::Auto if stdin_input => InputFormat::Csv,
         FormatArg::Auto => InputFormat::from_path(&args.input),
     };
-    let opts = BatchOptions {
+    let mut geocoding = serve::geocoder_settings(args.config.as_deref(), args.geocoder)?;
+    if let (Some(g), Some(n)) = (&mut geocoding, args.geocoder_batch_rows) {
+        g.batch_rows = n;
+    } else if args.geocoder_batch_rows.is_some() {
+        bail!("--geocoder-batch-rows was given without a geocoder (--geocoder and --geocoder-url)");
+    }
+    let geocoder = serve::build_geocoder(geocoding.as_ref())?;
+    let mut opts = BatchOptions {
         columns: ColumnNames {
             postcode: args.postcode_col,
             lat: args.lat_col,
@@ -239,6 +259,24 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
         (Some(f), len)
     };
     let ds = args.data.load()?;
+    // The geocoder's requests run on a runtime of their own, driven by its one thread, while
+    // the pool's threads wait for their rows' answers.
+    let runtime = match &geocoder {
+        Some(g) => {
+            g.set_coverage(&ds);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .context("cannot start the runtime for the external geocoder")?;
+            opts.refiner = Some(Arc::new(BlockingRefiner::new(
+                Arc::clone(g),
+                rt.handle().clone(),
+            )));
+            Some(rt)
+        }
+        None => None,
+    };
 
     let bar = progress_bar(match format {
         InputFormat::Csv => input_len,
@@ -287,6 +325,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    drop(runtime);
     let elapsed = started.elapsed();
     print_summary(&summary, elapsed);
     if let (Some(path), Some(mut tmp)) = (&args.summary_json, summary_tmp) {
@@ -438,6 +477,13 @@ fn print_summary(s: &Summary, elapsed: Duration) {
             s.header_line - 1,
             if s.header_line == 2 { "" } else { "s" },
             if s.header_line == 2 { "is" } else { "are" },
+        ));
+    }
+    if s.geocoded > 0 {
+        lines.push(format!(
+            "  external geocoder: {} row{} answered at the point it gave",
+            batch::thousands(s.geocoded),
+            if s.geocoded == 1 { "" } else { "s" }
         ));
     }
     if let Some(line) = s.first_invalid_utf8_line {

@@ -54,10 +54,6 @@ impl DataArgs {
 }
 
 #[derive(Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "the flags of `serve`, parsed once at start-up; boxing them buys nothing"
-)]
 enum Command {
     /// Band, rate and evidence for a postcode, a "lat,lon" point, a BNG point, or a place,
     /// road or address typed as free text.
@@ -219,11 +215,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             geocoder,
         } => {
-            let file = match &config {
-                Some(path) => careband::server::config::ServeConfig::from_file(path)?.geocoder,
-                None => None,
-            };
-            let geocoder = serve::build_geocoder(geocoder.merge(file)?.as_ref())?;
+            let settings = serve::geocoder_settings(config.as_deref(), geocoder)?;
+            let geocoder = serve::build_geocoder(settings.as_ref())?;
             let date = date.unwrap_or_else(today);
             let out = &mut std::io::stdout().lock();
             if let (Some(easting), Some(northing)) = (easting, northing) {

@@ -210,6 +210,19 @@ impl GeocoderArgs {
     }
 }
 
+/// The geocoder settings of `lookup` and `batch`: the config file's `[geocoder]` table (if a
+/// file is named) with the flags laid over it.
+pub fn geocoder_settings(
+    config: Option<&std::path::Path>,
+    args: GeocoderArgs,
+) -> anyhow::Result<Option<GeocoderConfig>> {
+    let file = match config {
+        Some(path) => ServeConfig::from_file(path)?.geocoder,
+        None => None,
+    };
+    args.merge(file)
+}
+
 /// The geocoder the settings describe, if any.
 pub fn build_geocoder(config: Option<&GeocoderConfig>) -> anyhow::Result<Option<Arc<Geocoder>>> {
     config

@@ -13,9 +13,14 @@
 //! is sent. Only then does the answering start: the batch's driver thread hands the output to
 //! the response in pieces while the pool answers the rows, so the client receives the first
 //! rows while later ones are still being answered.
+//!
+//! With an external geocoder configured, rows of free text that the offline gazetteer cannot
+//! settle are sent to it as `lookup` sends them, at most `geocoder.batch_rows` of them per
+//! request; their pool thread waits for the answer on the worker's runtime.
 
 use std::io::{self, Cursor, Write};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
@@ -26,7 +31,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 use utoipa::IntoParams;
 
-use crate::batch::{self, BatchError, BatchOptions, InputFormat, OutputFormat};
+use crate::batch::{self, BatchError, BatchOptions, BlockingRefiner, InputFormat, OutputFormat};
 
 use super::lookup::{parse_date, today};
 use crate::server::error::{ApiError, ErrorBody, ErrorCode};
@@ -424,6 +429,14 @@ pub async fn post_batch(
         input
     };
     opts.pool = Some(state.work().rayon()?);
+    if let Some(g) = state.geocoder_shared() {
+        // Rows the gazetteer cannot settle wait on the pool's threads for this worker's
+        // runtime, which goes on serving while they wait; `geocoder.batch_rows` bounds them.
+        opts.refiner = Some(Arc::new(BlockingRefiner::new(
+            g,
+            tokio::runtime::Handle::current(),
+        )));
+    }
     let ds = state.dataset();
     let output = opts.output;
     let filename = match output {
