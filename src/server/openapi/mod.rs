@@ -128,12 +128,33 @@ pub fn document() -> Result<serde_json::Value, serde_json::Error> {
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
                         })
                     });
+                    // Every answer carries its request id (`middleware::observe`).
+                    for response in responses
+                        .values_mut()
+                        .filter_map(serde_json::Value::as_object_mut)
+                    {
+                        if let Some(headers) = response
+                            .entry("headers")
+                            .or_insert_with(|| serde_json::json!({}))
+                            .as_object_mut()
+                        {
+                            headers.insert("X-Request-Id".into(), request_id_header());
+                        }
+                    }
                 }
             }
         }
     }
     normalise::prune(&mut doc);
     Ok(doc)
+}
+
+/// The `X-Request-Id` response header, as every response describes it.
+fn request_id_header() -> serde_json::Value {
+    serde_json::json!({
+        "description": "The request's id, also on every log line it wrote: the client's own `X-Request-Id` when it sent one of 1 to 64 letters, digits, `-`, `_`, `.` or `:`, else a fresh one of 16 hex digits",
+        "schema": {"type": "string", "maxLength": super::middleware::MAX_REQUEST_ID_BYTES, "pattern": "^[A-Za-z0-9._:-]+$"}
+    })
 }
 
 /// The document as JSON text, built once.
