@@ -59,13 +59,7 @@ for line in sys.stdin:
 [ -x "$ceiling_bin" ] || { echo "bench-http: the ceiling server did not build" >&2; exit 1; }
 
 # Live postcodes with a position, in a fixed order (the same list every run).
-awk -F, -v n="$count" -v m="$match" '
-  NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
-  $col["status"] == "live" && $col["lat"] != "" && $col["postcode"] ~ m && (++live % 7 == 3 || live % 11 == 5) {
-    print $col["postcode"]
-    if (++k >= n) exit
-  }
-' geodata/postcodes/postcodes.csv > "$work/queries.txt"
+careband_postcodes "$count" "$match" > "$work/queries.txt"
 
 # start_careband NAME BIN: serves the embedded data on a free port chosen here (above `info`
 # careband does not log the one it got); sets NAME_pid and NAME_port.

@@ -1,5 +1,5 @@
-# Helpers sourced by the scripts that start a server and run a pinned Python tool against it
-# (scripts/fuzz.sh, scripts/client-test.sh).
+# Helpers sourced by the scripts that start a server and run a tool against it
+# (scripts/fuzz.sh, scripts/client-test.sh, scripts/loadtest.sh, scripts/bench-http.sh).
 #
 # careband_venv DIR REQUIREMENTS: makes the virtualenv DIR (outside the clone) and installs the
 # pinned REQUIREMENTS into it, again only when the requirements file has changed since (a copy
@@ -33,4 +33,17 @@ careband_port() {
   done
   echo "$name: the server never said where it listens" >&2
   return 1
+}
+
+# careband_postcodes COUNT MATCH: prints up to COUNT live postcodes with a position from
+# geodata/postcodes/postcodes.csv whose code matches the awk regex MATCH (empty: any), every
+# 7th or 11th in file order: a fixed pseudo-random list, the same every run.
+careband_postcodes() {
+  awk -F, -v n="$1" -v m="$2" '
+    NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
+    $col["status"] == "live" && $col["lat"] != "" && $col["postcode"] ~ m && (++live % 7 == 3 || live % 11 == 5) {
+      print $col["postcode"]
+      if (++k >= n) exit
+    }
+  ' geodata/postcodes/postcodes.csv
 }

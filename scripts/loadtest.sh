@@ -16,6 +16,7 @@
 #   PORT=18080            port of the server this script starts
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 
 scripts/install-deps.sh wrk curl
 
@@ -42,13 +43,7 @@ case "$endpoint" in
   lookup)
     path="/v1/lookup?postcode="
     # Live postcodes with a position, in a fixed pseudo-random order (same list every run).
-    awk -F, -v n="$count" -v m="$match" '
-      NR == 1 { for (c = 1; c <= NF; c++) col[$c] = c; next }
-      $col["status"] == "live" && $col["lat"] != "" && $col["postcode"] ~ m && (++live % 7 == 3 || live % 11 == 5) {
-        print $col["postcode"]
-        if (++k >= n) exit
-      }
-    ' geodata/postcodes/postcodes.csv > "$work/queries.txt"
+    careband_postcodes "$count" "$match" > "$work/queries.txt"
     ;;
   places)
     path="/v1/places?q="
