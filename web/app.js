@@ -525,7 +525,9 @@
     map.setView([52.65, 1.1], 8);
     state.marks = L.layerGroup().addTo(map);
     map.on('click', async (ev) => {
-      const { lat, lng } = ev.latlng;
+      // The point under the pointer: for a click on a small circle (a surgery, the searched
+      // point) Leaflet gives the circle's own centre as the event's latlng.
+      const { lat, lng } = ev.originalEvent ? map.mouseEventToLatLng(ev.originalEvent) : ev.latlng;
       q.value = `${lat.toFixed(5)}, ${lng.toFixed(5)}`;
       const asked = q.value;
       await search(asked);

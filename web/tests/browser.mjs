@@ -306,6 +306,35 @@ await check('clicking the map looks that point up', async (page) => {
   await page.waitForSelector('.leaflet-marker-pane path:not([d="M0 0"]), .leaflet-overlay-pane path:not([d="M0 0"])');
 });
 
+await check('a click on a surgery marker answers the point clicked, not the marker', async (page) => {
+  await open(page);
+  await searchFor(page, 'NR1 1AA');
+  await page.waitForSelector('[data-testid=answer]');
+  // The searched point (red) is drawn last, just before the map fits the answer.
+  const searched = page.locator('.leaflet-overlay-pane path[fill="#d4351c"]');
+  await searched.waitFor({ timeout: 20000 });
+  await page.waitForTimeout(300);
+  // The answer's nearest surgery: a yellow circle of radius 7 px. Click it 3 px off its
+  // centre, on the side away from the searched point, so only the surgery is under it.
+  const surgery = page.locator('.leaflet-overlay-pane path[fill="#ffdd00"]').first();
+  const s = await surgery.boundingBox();
+  const r = await searched.boundingBox();
+  const [sx, sy, rx, ry] = [s.x + s.width / 2, s.y + s.height / 2, r.x + r.width / 2, r.y + r.height / 2];
+  const len = Math.hypot(sx - rx, sy - ry) || 1;
+  await page.mouse.click(sx + (3 * (sx - rx)) / len, sy + (3 * (sy - ry)) / len);
+  await page.waitForFunction(() => document.getElementById('q').value.includes(','));
+  await page.waitForSelector('[data-testid=answer]');
+  const [lat, lon] = (await page.inputValue('#q')).split(',').map(Number);
+  const first = (await api(`/v1/lookup?postcode=NR1%201AA&date=${DATE}`)).body;
+  const centre = first.resolution.schemes.map((x) => x.banding && x.banding.nearest_centre).find((c) => c);
+  // A click that snaps answers a marker's own point; 3 px here is tens of metres.
+  for (const [name, p] of [['the surgery', centre], ['the searched point', first.resolution.point]]) {
+    const far = Math.abs(p.lat - lat) > 1e-4 || Math.abs(p.lon - lon) > 1e-4;
+    assert(far, `the click answered ${lat}, ${lon}: ${name}'s own point (${p.lat}, ${p.lon}); it snapped to the marker`);
+  }
+  await cardShows(page, (await api(`/v1/lookup?lat=${lat}&lon=${lon}&date=${DATE}`)).body);
+});
+
 await check('without the map library the page says so and still answers', async (page) => {
   await page.route('**/static/vendor/leaflet.js', (route) => route.abort());
   const { body } = await api(`/v1/lookup?postcode=NR1%201AA&date=${DATE}`);
