@@ -17,9 +17,9 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use careband::batch::BlockingRefiner;
 use careband::batch::{
-    self, BatchOptions, ColumnNames, InputFormat, OutputFormat, Progress, Summary, XlsxLimits,
+    self, BatchOptions, BlockingRefiner, ColumnNames, InputFormat, OutputFormat, Progress, Summary,
+    XlsxLimits,
 };
 
 use crate::DataArgs;
